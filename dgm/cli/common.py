@@ -1,0 +1,61 @@
+"""Pieces every command group shares: locating the run, the --run and --json options, consoles."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dgm.errors import RunNotFoundError
+
+RUNS_DIR = Path("runs")
+
+RunOption = Annotated[
+    Optional[Path],
+    typer.Option("--run", envvar="DGM_RUN", help="The run directory (default: the only run under ./runs/)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "run.toml").is_file()
+
+
+def resolve_run(run: Path | None) -> Path:
+    """The run to act on: --run / DGM_RUN, else the only run under ./runs/.
+
+    Raises: RunNotFoundError when none is named and ./runs/ holds none, or several.
+    """
+    if run is not None:
+        if not run.exists():
+            raise RunNotFoundError(f"{run} does not exist")
+        if not is_run_dir(run):
+            raise RunNotFoundError(f"{run} is not a run directory (no run.toml); create one with 'dgm init'")
+        return run
+    candidates = sorted(p for p in RUNS_DIR.glob("*") if is_run_dir(p)) if RUNS_DIR.is_dir() else []
+    if not candidates:
+        raise RunNotFoundError("no run found under ./runs/; create one with 'dgm init' or pass --run PATH")
+    if len(candidates) > 1:
+        names = ", ".join(str(p) for p in candidates)
+        raise RunNotFoundError(f"several runs under ./runs/ ({names}); choose one with --run PATH")
+    return candidates[0]
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console; plain (no colour, no pager) when the stream is not a terminal."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def debug_enabled() -> bool:
+    return bool(os.environ.get("DGM_DEBUG"))

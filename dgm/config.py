@@ -1,0 +1,204 @@
+"""A run's configuration: typed sections, loaded from and frozen into `run.toml`.
+
+Only the standard library is imported here, so every command can read a config cheaply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dgm.errors import ConfigError
+
+SELECTION_METHODS = ("score_child_prop", "best", "random", "score_prop", "novelty")
+
+
+@dataclass
+class ModelConfig:
+    name: str = ""
+    """A litellm model string (e.g. 'openai/gpt-4o', 'ollama/qwen2.5-coder'). Empty: the
+    offline scripted model, a labelled dry run that exercises the machine but improves nothing."""
+    api_base: str = ""
+    """Base URL of an OpenAI-compatible server (Ollama, vLLM); empty for the provider's own."""
+    diagnose_model: str = ""
+    """Model for the host-side diagnosis; empty means `name`."""
+    max_tokens: int = 4096
+    """Clamp on every completion's max_tokens."""
+    temperature: float = 0.7
+    timeout: float = 120.0
+    """Seconds before one upstream call is abandoned (then retried)."""
+    max_retries: int = 4
+    """Retries with backoff on rate limits, timeouts and server errors."""
+
+    @property
+    def is_dry_run(self) -> bool:
+        return not self.name
+
+
+@dataclass
+class LoopConfig:
+    selection: str = "score_child_prop"
+    """Parent selection: score_child_prop (the DGM's), best, random, score_prop, novelty."""
+    children_in_flight: int = 2
+    """How many children are self-modified and evaluated at once."""
+    max_iterations: int = 4
+    """Children to produce before stopping (0: no limit)."""
+    max_wall_hours: float = 0.0
+    """Stop after this much wall time (0: no limit)."""
+    meta_agent: str = "self"
+    """'self': the parent rewrites itself (DGM mode); else a directory of a fixed meta agent."""
+    self_modify_timeout: float = 900.0
+    """Wall-clock seconds for one self-modification."""
+    diagnose_failures: int = 3
+    """How many failed task logs the diagnosis sees."""
+    require_approval: bool = False
+    """When on, only agents a human approved (dgm review) can become parents."""
+
+
+@dataclass
+class StageConfig:
+    tasks: int
+    min_score: float = 0.0
+    """Score so far needed to run the next stage."""
+
+
+@dataclass
+class EvalConfig:
+    suites: list[str] = field(default_factory=lambda: ["humaneval"])
+    stages: list[StageConfig] = field(
+        default_factory=lambda: [StageConfig(10, 0.4), StageConfig(50)]
+    )
+    """Staged evaluation, as in the DGM: 10 tasks, then 50 more at >= 40%."""
+    seed: int = 0
+    """Fixes the task subsets, so scores are comparable across agents."""
+    workers: int = 2
+    """Tasks run in parallel for one agent."""
+    task_timeout: float = 300.0
+
+
+@dataclass
+class BudgetConfig:
+    usd_total: float = 0.0
+    """0 means no limit. A spent budget stops new work; paid work is kept."""
+    tokens_total: int = 0
+    usd_per_child: float = 0.0
+    tokens_per_child: int = 0
+    usd_per_task: float = 0.0
+    tokens_per_task: int = 0
+
+
+@dataclass
+class SandboxConfig:
+    backend: str = "auto"
+    """'auto' (Docker, else bubblewrap), 'docker' or 'bwrap'. Never the bare host."""
+    image: str = "dgm-sandbox:latest"
+    memory_mb: int = 1024
+    pids: int = 256
+    cpus: float = 1.0
+
+
+@dataclass
+class RunConfig:
+    name: str = "demo"
+    seed: int = 0
+    """Seeds parent selection; its RNG state is persisted so a resumed run chooses the same."""
+    seed_agent: str = "coder"
+    """Name of the seed agent under archive/seeds/."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+
+    def validate(self) -> "RunConfig":
+        if self.loop.selection not in SELECTION_METHODS:
+            raise ConfigError(
+                f"loop.selection must be one of {', '.join(SELECTION_METHODS)}, not '{self.loop.selection}'"
+            )
+        if self.loop.children_in_flight < 1:
+            raise ConfigError("loop.children_in_flight must be at least 1")
+        if not self.eval.stages or any(s.tasks < 1 for s in self.eval.stages):
+            raise ConfigError("eval.stages needs at least one stage, each with tasks >= 1")
+        if self.sandbox.backend not in ("auto", "docker", "bwrap"):
+            raise ConfigError(f"sandbox.backend must be auto, docker or bwrap, not '{self.sandbox.backend}'")
+        return self
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Build a dataclass from TOML data, refusing unknown keys and wrong types by name."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'} must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where or 'config'}: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        kind = fields[name].type
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig"):
+            values[name] = _build(globals()[kind], value, key)
+        elif kind == "list[StageConfig]":
+            if not isinstance(value, list):
+                raise ConfigError(f"{key} must be a list of tables")
+            values[name] = [_build(StageConfig, item, f"{key}[{i}]") for i, item in enumerate(value)]
+        else:
+            values[name] = _check_scalar(kind, value, key)
+    return cls(**values)
+
+
+def _check_scalar(kind: str, value: Any, key: str) -> Any:
+    expected = {"str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list}[kind]
+    if isinstance(value, bool) and kind in ("int", "float"):
+        raise ConfigError(f"{key} must be a number, not {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{key} must be of type {kind}, not {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def parse_config(text: str, source: str = "config") -> RunConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    return _build(RunConfig, data, "").validate()
+
+
+def load_config(path: Path) -> RunConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_config(text, str(path))
+
+
+def dump_config(config: RunConfig) -> str:
+    """The config as TOML (scalars first, then one table per section)."""
+    data = dataclasses.asdict(config)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            continue
+        lines += ["", f"[{section}]"]
+        for key, value in table.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                items = ", ".join("{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in d.items()) + " }" for d in value)
+                lines.append(f"{key} = [{items}]")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")

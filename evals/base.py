@@ -1,0 +1,95 @@
+"""The evals contract: a task is an instruction plus a workspace; a suite grades outputs.
+
+Hidden material (tests, reference answers) lives in `Task.hidden` and never enters the
+agent's sandbox: only a grading sandbox sees it, and the verdict is decided on the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, ContextManager, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+
+from sandbox import Backend, Mount
+
+
+class EvalError(Exception):
+    """Base of the expected evaluation failures."""
+
+
+class UnknownSuiteError(EvalError):
+    """A suite name that no registered suite answers to."""
+
+
+class TaskFormatError(EvalError):
+    """A custom task folder that does not follow the documented format."""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    """Stable across machines, e.g. 'humaneval/HumanEval-12'."""
+    suite: str
+    instruction: str
+    workspace: Mapping[str, bytes]
+    """Files put in /work before the agent runs (relative path -> content)."""
+    hidden: Any = None
+    """Grader-only material. Never given to the agent's sandbox."""
+    timeout: float = 300.0
+    """Wall-clock limit for the agent on this task."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    task_id: str
+    passed: bool
+    reason: str = ""
+    """Short: 'ok', 'failed', 'timeout', 'crash', 'no-output', ..."""
+    log: str = ""
+
+
+@runtime_checkable
+class Suite(Protocol):
+    name: str
+
+    def tasks(self) -> list[Task]:
+        """All tasks, in a stable order."""
+        ...
+
+    def grade(
+        self, backend: Backend, items: Sequence[tuple[Task, Mapping[str, bytes]]]
+    ) -> list[Verdict]:
+        """Grade agent outputs (task, files left in /work) in fresh sandboxes; one verdict each,
+        in order. Never trusts anything the candidate prints about itself."""
+        ...
+
+
+class LLMAccess(Protocol):
+    """What the sandbox needs to reach the LLM gateway for one agent run."""
+
+    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> ContextManager[list[Mount]]:
+        """Mounts that expose the gateway socket and a fresh per-sandbox token at /run/llm;
+        the token is revoked when the context exits."""
+        ...
+
+
+class NoLLM:
+    """LLM access for runs without a gateway: nothing is mounted."""
+
+    @contextlib.contextmanager
+    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> Iterator[list[Mount]]:
+        yield []
+
+
+@dataclass(frozen=True)
+class Stage:
+    tasks: int
+    """How many tasks this stage adds (cumulative subsets are fixed by seed)."""
+    min_score_to_continue: float = 0.0
+    """The next stage runs only if the score so far is at least this."""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    stages: tuple[Stage, ...] = field(default_factory=lambda: (Stage(10, 0.4), Stage(50)))
+    seed: int = 0
