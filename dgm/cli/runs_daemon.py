@@ -1,0 +1,131 @@
+"""`dgm run`: the evolution daemon, with live progress; resumes whatever a crash left."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator
+
+import typer
+
+from dgm.cli.common import RunOption, console, resolve_run
+from dgm.config import load_config
+from dgm.errors import DgmError
+
+app = typer.Typer(add_completion=False, help="Run or resume the evolution daemon until a stop condition.")
+
+DRY_RUN_BANNER = (
+    "DRY RUN: no model is configured, so the scripted offline model answers every LLM call. "
+    "Every part of the machine runs for real, but agents do not improve. "
+    "Set DGM_MODEL (and the provider's key) before 'dgm init' for a real run."
+)
+
+
+class DaemonBusyError(DgmError):
+    """Another daemon holds the run's lock."""
+
+
+@contextmanager
+def daemon_lock(run_dir: Path) -> Iterator[None]:
+    """One daemon per run: an advisory lock the kernel drops when the process dies, even by
+    kill -9, so a crash never leaves the run locked."""
+    path = run_dir / "daemon.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise DaemonBusyError(f"another 'dgm run' is working on {run_dir} (pid {handle.read().strip() or '?'})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+@app.command()
+def run(
+    run: RunOption = None,
+    iterations: Annotated[int, typer.Option(help="Start at most this many children in this invocation (0: no limit).")] = 0,
+    max_usd: Annotated[float, typer.Option(help="Stop when the run has spent this many USD (0: the config's budget).")] = 0.0,
+    max_hours: Annotated[float, typer.Option(help="Stop after this much wall time (0: the config's limit).")] = 0.0,
+) -> None:
+    """Run iterations until a stop condition (config or options); resume after a crash."""
+    from archive import Archive
+    from sandbox import open_backend
+
+    from dgm.llm import Gateway, make_model
+    from dgm.loop.daemon import Daemon, StopConditions
+    from dgm.loop.iteration import LoopContext
+    from dgm.loop.progress import render_snapshot, take_snapshot
+
+    run_dir = resolve_run(run)
+    config = load_config(run_dir / "run.toml")
+    out = console()
+    stop = StopConditions(
+        max_iterations=config.loop.max_iterations,
+        more_iterations=iterations,
+        max_usd=max_usd or config.budget.usd_total,
+        max_seconds=(max_hours or config.loop.max_wall_hours) * 3600,
+    )
+    if config.model.is_dry_run:
+        out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+    with daemon_lock(run_dir), Archive.open(run_dir) as store:
+        backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
+        out.print(f"run {config.name}: sandbox backend {backend.name}, model {config.model.name or 'scripted (dry run)'}")
+        with Gateway(make_model(config.model), config, ledger=store) as gateway:
+            ctx = LoopContext(run_dir, config, store, backend, gateway, stage=lambda *a: None)
+            daemon = Daemon(ctx, stop)
+            daemon.install_signal_handlers()
+            try:
+                run_with_display(daemon, lambda: render_snapshot(take_snapshot(store, config, note=daemon.state.stopping)), out)
+            except KeyboardInterrupt:
+                store.log_event("stopped", "stopped at once by a second signal; in-flight children resume on the next 'dgm run'")
+                removed = backend.sweep(config.name)
+                out.print(f"stopped at once: removed {removed} sandbox(es); 'dgm run' resumes the {len(daemon.state.in_flight)} child(ren) in flight")
+                out.file.flush()
+                os._exit(130)  # worker threads are blocked in sandboxes that no longer exist
+        snap = take_snapshot(store, config, note=daemon.state.stopping)
+    out.print(render_snapshot(snap))
+    out.print(f"stopped: {daemon.state.stopping or 'nothing left to do'}")
+    if config.model.is_dry_run:
+        out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+
+
+def run_with_display(daemon, render, out) -> None:
+    """Live progress on a terminal; on a pipe, one line per event instead of redrawing."""
+    import threading
+
+    if not out.is_terminal:
+        seen = {"id": 0}
+
+        def print_new_events() -> None:
+            for event in daemon.ctx.archive.events(limit=50, since_id=seen["id"]):
+                seen["id"] = max(seen["id"], event.id)
+                if event.kind != "stage":
+                    out.print(f"{str(event.created_at)[11:19]} {event.kind}: {event.message}")
+
+        daemon.on_change = print_new_events
+        daemon.run()
+        print_new_events()
+        return
+
+    from rich.live import Live
+
+    with Live(render(), console=out, refresh_per_second=2, transient=False) as live:
+        stop = threading.Event()
+
+        def refresh() -> None:
+            while not stop.wait(1.0):
+                live.update(render())
+
+        thread = threading.Thread(target=refresh, daemon=True)
+        thread.start()
+        try:
+            daemon.run()
+        finally:
+            stop.set()
+            live.update(render())

@@ -1,0 +1,29 @@
+"""`dgm status`: what a run's daemon is doing, from another terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import typer
+
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from dgm.config import load_config
+
+app = typer.Typer(add_completion=False, help="What is in flight, best score and spend of a run.")
+
+
+@app.command()
+def status(run: RunOption = None, json_output: JsonOption = False) -> None:
+    """Show children in flight, the best agent, spend against budget and recent events."""
+    run_dir = resolve_run(run)
+    config = load_config(run_dir / "run.toml")
+    from archive import Archive
+
+    from dgm.loop.progress import render_snapshot, take_snapshot
+
+    with Archive.open(run_dir, readonly=True) as store:
+        snap = take_snapshot(store, config)
+    if json_output:
+        print_json(dataclasses.asdict(snap))
+    else:
+        console().print(render_snapshot(snap))

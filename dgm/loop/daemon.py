@@ -1,0 +1,187 @@
+"""The daemon: keeps N children in flight until a stop condition, and survives anything.
+
+The jobs table is the truth about what is in flight. Each child is one job whose payload names
+its iteration and parent; a crash leaves jobs 'running', and the next start re-queues them and
+runs them again (iterations are idempotent on what they finished). Sandboxes of a crashed run
+are swept by label at start.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from dgm.loop.executor import LocalExecutor
+from dgm.loop.iteration import IterationOutcome, LoopContext, evaluate_child, run_iteration
+from dgm.loop.selection import Candidate, select_parent, selection_rng
+
+CHILD = "child"
+EVALUATE = "evaluate"
+
+
+@dataclass
+class StopConditions:
+    max_iterations: int = 0
+    """Total children in the run (0: no limit)."""
+    more_iterations: int = 0
+    """Children to start in this invocation (0: no limit)."""
+    max_usd: float = 0.0
+    max_seconds: float = 0.0
+
+
+@dataclass
+class LiveState:
+    """What the progress display shows; written by workers, read by the display."""
+
+    in_flight: dict[int, tuple[str, str | None, str]] = field(default_factory=dict)
+    """iteration -> (stage, child id, parent id)"""
+    finished: list[IterationOutcome] = field(default_factory=list)
+    started_at: float = field(default_factory=time.monotonic)
+    stopping: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def child_jobs(archive: Any) -> list[Any]:
+    return [job for job in archive.jobs() if job.kind == CHILD]
+
+
+class Daemon:
+    def __init__(self, ctx: LoopContext, stop: StopConditions, on_change: Callable[[], None] = lambda: None):
+        self.ctx = ctx
+        self.stop = stop
+        self.state = LiveState()
+        self.on_change = on_change
+        self.signals = 0
+        ctx.stage = self._stage
+
+    # -- progress ---------------------------------------------------------------------------
+    def _stage(self, iteration: int, stage: str, child_id: str | None) -> None:
+        with self.state.lock:
+            _, old_child, parent = self.state.in_flight.get(iteration, ("", None, ""))
+            self.state.in_flight[iteration] = (stage, child_id or old_child, parent)
+        self.ctx.archive.log_event("stage", f"iteration {iteration}: {stage}", agent_id=child_id, data={"iteration": iteration, "stage": stage})
+        self.on_change()
+
+    # -- signals ----------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            self.state.stopping = "draining: finishing children in flight (signal again to stop now)"
+            self.ctx.archive.log_event("signal", "stop requested: draining")
+            self.on_change()
+        else:
+            raise KeyboardInterrupt  # stop now; running jobs stay 'running' and resume later
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> list[IterationOutcome]:
+        archive = self.ctx.archive
+        requeued = archive.requeue_running()
+        swept = self.ctx.backend.sweep(self.ctx.config.name)
+        if requeued or swept:
+            archive.log_event("resume", f"re-queued {requeued} job(s), removed {swept} leftover sandbox(es)")
+        self._evaluate_pending_agents()
+        started_here = 0
+        with LocalExecutor(self.ctx.config.loop.children_in_flight) as executor:
+            futures: dict[Future, Any] = {}
+            try:
+                while True:
+                    while len(futures) < executor.workers and not self.state.stopping:
+                        job = archive.claim_job([CHILD])
+                        if job is None:
+                            reason = self._stop_reason(started_here)
+                            if reason:
+                                self.state.stopping = reason
+                                break
+                            self._enqueue_next_child()
+                            started_here += 1
+                            continue
+                        futures[executor.submit(self._run_job, job)] = job
+                    if not futures:
+                        break
+                    done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        futures.pop(future)
+                        future.result()  # fatal errors (daemon gone) propagate; others were recorded
+                    self.on_change()
+            except BaseException:
+                executor.abandon()
+                raise
+        return self.state.finished
+
+    def _stop_reason(self, started_here: int) -> str:
+        stop, archive = self.stop, self.ctx.archive
+        children = len(child_jobs(archive))
+        if stop.max_iterations and children >= stop.max_iterations:
+            return f"reached {stop.max_iterations} iterations"
+        if stop.more_iterations and started_here >= stop.more_iterations:
+            return f"started {stop.more_iterations} iteration(s) in this invocation"
+        if stop.max_usd and archive.spend().usd >= stop.max_usd:
+            return f"spent the budget of ${stop.max_usd:.2f}"
+        if stop.max_seconds and time.monotonic() - self.state.started_at >= stop.max_seconds:
+            return "reached the wall-time limit"
+        return ""
+
+    def _candidates(self) -> list[Candidate]:
+        from dgm.review import is_eligible_parent
+
+        archive = self.ctx.archive
+        reviews = archive.reviews()
+        children = archive.children_counts()
+        require = self.ctx.config.loop.require_approval
+        method = self.ctx.config.loop.selection
+        cands = []
+        for agent in archive.agents(status="evaluated"):
+            if agent.score is None or not is_eligible_parent(agent, reviews, require):
+                continue
+            code = ""
+            if method == "novelty":
+                code = "\n".join(d.decode("utf-8", "replace") for p, d in sorted(archive.read_tree(agent.id).items()) if p.endswith(".py"))
+            cands.append(Candidate(agent.id, agent.score, children.get(agent.id, 0), code))
+        return cands
+
+    def _enqueue_next_child(self) -> None:
+        archive = self.ctx.archive
+        iteration = 1 + max((job.payload["iteration"] for job in child_jobs(archive)), default=0)
+        rng = selection_rng(self.ctx.config.seed, iteration)
+        parent = select_parent(self._candidates(), self.ctx.config.loop.selection, rng)
+        archive.enqueue_job(CHILD, {"iteration": iteration, "parent": parent.id}, agent_id=parent.id)
+        archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
+
+    def _run_job(self, job: Any) -> None:
+        from sandbox import NoBackendError, SandboxStartError
+
+        iteration, parent = job.payload["iteration"], job.payload["parent"]
+        with self.state.lock:
+            self.state.in_flight[iteration] = ("queued", None, parent)
+        try:
+            outcome = run_iteration(self.ctx, iteration, parent)
+        except (NoBackendError, SandboxStartError):
+            raise  # the machine is broken: stop; the job stays 'running' and resumes later
+        except Exception as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            self.ctx.archive.log_event("job-failed", f"iteration {iteration}: {type(exc).__name__}: {exc}")
+            outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
+        else:
+            self.ctx.archive.finish_job(job.id, ok=True)
+        finally:
+            with self.state.lock:
+                self.state.in_flight.pop(iteration, None)
+        with self.state.lock:
+            self.state.finished.append(outcome)
+
+    def _evaluate_pending_agents(self) -> None:
+        """Agents committed but not (fully) evaluated: the seed of a new run, or a child whose
+        evaluation a crash cut short (its iteration job re-runs only when still queued)."""
+        archive = self.ctx.archive
+        queued = {job.payload["iteration"] for job in child_jobs(archive) if job.state == "queued"}
+        for agent in archive.agents():
+            if agent.status in ("pending", "evaluating") and agent.iteration not in queued:
+                evaluate_child(self.ctx, agent.iteration, agent.parent_id or "", agent.id)

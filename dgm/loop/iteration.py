@@ -1,0 +1,205 @@
+"""One iteration of the loop: diagnose the parent, self-modify, check the child, evaluate it.
+
+An iteration is a job: it may run in any worker, and after a crash it is run again from the
+top. It is idempotent on what it already finished: a child committed before the crash is found
+by its iteration number and only its evaluation is redone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dgm.config import RunConfig
+from dgm.loop.child import SMOKE_INSTRUCTION, SMOKE_WORKSPACE, clean_tree, invalid_reason, smoke_passed
+from dgm.loop.diagnose import Diagnosis, FailedTask, diagnosis_messages, parse_diagnosis, self_modify_instruction
+
+StageCallback = Callable[[int, str, str | None], None]
+"""(iteration, stage, agent id or None) -> None; reports progress to the daemon."""
+
+
+@dataclass(frozen=True)
+class IterationOutcome:
+    iteration: int
+    parent_id: str
+    child_id: str | None
+    status: str
+    """'evaluated', 'invalid' or 'no-child' (diagnosis unusable: nothing to commit)."""
+    score: float | None = None
+    reason: str | None = None
+
+
+@dataclass
+class LoopContext:
+    """Everything an iteration needs, built once by the daemon."""
+
+    run_dir: Path
+    config: RunConfig
+    archive: Any
+    backend: Any
+    gateway: Any
+    stage: StageCallback
+
+    def limits(self, wall_seconds: float) -> Any:
+        from sandbox import Limits
+
+        sb = self.config.sandbox
+        return Limits(wall_seconds=wall_seconds, exec_timeout=wall_seconds, memory_mb=sb.memory_mb, pids=sb.pids, cpus=sb.cpus)
+
+
+def run_iteration(ctx: LoopContext, iteration: int, parent_id: str) -> IterationOutcome:
+    archive = ctx.archive
+    child = find_child(archive, iteration)
+    if child is None:
+        outcome_or_child = make_child(ctx, iteration, parent_id)
+        if isinstance(outcome_or_child, IterationOutcome):
+            return outcome_or_child
+        child = outcome_or_child
+    if child.status == "invalid":
+        return IterationOutcome(iteration, parent_id, child.id, "invalid", reason=child.status_reason)
+    return evaluate_child(ctx, iteration, parent_id, child.id)
+
+
+def find_child(archive: Any, iteration: int) -> Any:
+    for agent in archive.agents():
+        if agent.iteration == iteration and agent.origin != "seed":
+            return agent
+    return None
+
+
+def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
+    """Diagnose, self-modify, check; commit the child (valid or not). Returns the child's
+    record, or an IterationOutcome when there is nothing to commit."""
+    from dgm.llm import ModelError
+
+    archive = ctx.archive
+    parent_files = archive.read_tree(parent_id)
+    ctx.stage(iteration, "diagnose", None)
+    try:
+        diagnosis = diagnose(ctx, parent_id, parent_files)
+    except (ModelError, ValueError) as exc:  # garbage from the model is the parent's bad luck, not a crash
+        archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
+        return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
+
+    ctx.stage(iteration, "self-modify", None)
+    child_files, transcript = self_modify(ctx, iteration, parent_id, parent_files, diagnosis)
+    reason = invalid_reason(parent_files, child_files)
+    smoke_log = ""
+    if reason is None:
+        ctx.stage(iteration, "smoke", None)
+        passed, smoke_log = smoke_test(ctx, iteration, parent_id, child_files)
+        reason = None if passed else "failed the smoke task (could not edit a file as instructed)"
+    meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent}
+    child = archive.add_child(
+        parent_id,
+        child_files,
+        iteration=iteration,
+        status="invalid" if reason else "pending",
+        status_reason=reason,
+        meta=meta,
+    )
+    logs = archive.logs_dir(child.id)
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "self-modify.log").write_text(transcript, encoding="utf-8")
+    if smoke_log:
+        (logs / "smoke.log").write_text(smoke_log, encoding="utf-8")
+    archive.log_event("child", f"iteration {iteration}: {child.id} from {parent_id}" + (f" is invalid: {reason}" if reason else ""), agent_id=child.id)
+    return child
+
+
+def diagnose(ctx: LoopContext, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
+    failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
+    completion = ctx.gateway.complete_for_host(
+        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose"
+    )
+    return parse_diagnosis(completion.content or "")
+
+
+def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
+    failures: list[FailedTask] = []
+    for evaluation in reversed(archive.evaluations(agent_id)):
+        for result in archive.task_results(evaluation.id):
+            if result.passed or len(failures) >= limit:
+                continue
+            log = ""
+            if result.log_path and Path(result.log_path).is_file():
+                log = Path(result.log_path).read_text(encoding="utf-8", errors="replace")
+            failures.append(FailedTask(result.task_id, log or f"failed ({result.exit_reason})"))
+    return failures
+
+
+def meta_agent_dir(ctx: LoopContext, parent_files: Mapping[str, bytes], scratch: Path) -> Path:
+    """The code that performs the self-modification: the parent itself (DGM mode) or a fixed
+    meta agent named in the config."""
+    if ctx.config.loop.meta_agent != "self":
+        return Path(ctx.config.loop.meta_agent)
+    agent_dir = scratch / "meta-agent"
+    for path, data in parent_files.items():
+        target = agent_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return agent_dir
+
+
+def run_in_sandbox(
+    ctx: LoopContext, agent_dir: Path, instruction: str, workspace: Mapping[str, bytes], *,
+    agent_id: str, task_id: str, purpose: str, wall_seconds: float,
+) -> tuple[dict[str, bytes], str]:
+    from evals import run_agent
+
+    with ctx.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose) as mounts:
+        run = run_agent(
+            ctx.backend, agent_dir, instruction, workspace,
+            limits=ctx.limits(wall_seconds), llm_mounts=mounts,
+            labels={"dgm.run": ctx.config.name},
+        )
+    log = f"exit: {run.result.exit_reason} ({run.result.exit_code}) in {run.result.duration:.1f}s\n{run.log}"
+    return clean_tree(run.files), log
+
+
+def self_modify(
+    ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes], diagnosis: Diagnosis
+) -> tuple[dict[str, bytes], str]:
+    with tempfile.TemporaryDirectory(prefix="dgm-meta-") as scratch:
+        agent_dir = meta_agent_dir(ctx, parent_files, Path(scratch))
+        return run_in_sandbox(
+            ctx, agent_dir, self_modify_instruction(diagnosis), parent_files,
+            agent_id=parent_id, task_id=f"self-modify/{iteration}", purpose="self-modify",
+            wall_seconds=ctx.config.loop.self_modify_timeout,
+        )
+
+
+def smoke_test(ctx: LoopContext, iteration: int, parent_id: str, child_files: Mapping[str, bytes]) -> tuple[bool, str]:
+    with tempfile.TemporaryDirectory(prefix="dgm-smoke-") as scratch:
+        agent_dir = Path(scratch) / "agent"
+        for path, data in child_files.items():
+            (agent_dir / path).parent.mkdir(parents=True, exist_ok=True)
+            (agent_dir / path).write_bytes(data)
+        files, log = run_in_sandbox(
+            ctx, agent_dir, SMOKE_INSTRUCTION, SMOKE_WORKSPACE,
+            agent_id=parent_id, task_id=f"smoke/{iteration}", purpose="solve", wall_seconds=180,
+        )
+    return smoke_passed(files), log
+
+
+def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: str) -> IterationOutcome:
+    from evals import Stage, StagePlan, evaluate
+
+    archive = ctx.archive
+    ctx.stage(iteration, "evaluate", child_id)
+    archive.set_status(child_id, "evaluating")
+    plan = StagePlan(tuple(Stage(s.tasks, s.min_score) for s in ctx.config.eval.stages), seed=ctx.config.eval.seed)
+    with tempfile.TemporaryDirectory(prefix="dgm-eval-") as scratch:
+        agent_dir = Path(scratch) / "agent"
+        archive.export(child_id, agent_dir)
+        report = evaluate(
+            agent_dir, ctx.config.eval.suites, plan, ctx.backend,
+            llm=ctx.gateway, archive=archive, agent_id=child_id,
+            workers=ctx.config.eval.workers, limits=ctx.limits(ctx.config.eval.task_timeout), progress=False,
+        )
+    archive.set_score(child_id, report.score)
+    archive.set_status(child_id, "evaluated")
+    archive.log_event("evaluated", f"{child_id} scored {report.score:.3f}", agent_id=child_id, data={"score": report.score})
+    return IterationOutcome(iteration, parent_id, child_id, "evaluated", score=report.score)

@@ -1,0 +1,107 @@
+"""What a run is doing, read from the archive alone: the daemon's live view and `dgm status`
+show the same snapshot, so another terminal sees exactly what the daemon sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dgm.config import RunConfig
+
+
+@dataclass(frozen=True)
+class InFlight:
+    iteration: int
+    parent_id: str
+    stage: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    run_name: str
+    dry_run: bool
+    agents: int
+    valid: int
+    invalid: int
+    children_started: int
+    best_id: str | None
+    best_score: float | None
+    spend_usd: float
+    spend_tokens: int
+    budget_usd: float
+    budget_tokens: int
+    in_flight: list[InFlight] = field(default_factory=list)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    """(time, kind, message), newest last."""
+    note: str = ""
+
+
+def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
+    agents = archive.agents()
+    jobs = [job for job in archive.jobs() if job.kind == "child"]
+    events = archive.events(limit=200)
+    stage_of: dict[int, str] = {}
+    for event in events:  # oldest first: later stages overwrite earlier ones
+        if event.kind == "stage" and isinstance(event.data, dict):
+            stage_of[int(event.data.get("iteration", -1))] = str(event.data.get("stage", ""))
+    in_flight = [
+        InFlight(job.payload["iteration"], job.payload["parent"], stage_of.get(job.payload["iteration"], "starting"), job.attempts)
+        for job in jobs
+        if job.state == "running"
+    ]
+    best = archive.best()
+    spend = archive.spend()
+    shown = [e for e in events if e.kind != "stage"][-n_events:]
+    return Snapshot(
+        run_name=config.name,
+        dry_run=config.model.is_dry_run,
+        agents=len(agents),
+        valid=sum(a.status == "evaluated" for a in agents),
+        invalid=sum(a.status == "invalid" for a in agents),
+        children_started=len(jobs),
+        best_id=best.id if best else None,
+        best_score=best.score if best else None,
+        spend_usd=spend.usd,
+        spend_tokens=spend.prompt_tokens + spend.completion_tokens,
+        budget_usd=config.budget.usd_total,
+        budget_tokens=config.budget.tokens_total,
+        in_flight=sorted(in_flight, key=lambda f: f.iteration),
+        events=[(str(e.created_at)[11:19], e.kind, e.message) for e in shown],
+        note=note,
+    )
+
+
+def render_snapshot(snap: Snapshot) -> Any:
+    """A rich renderable of the snapshot (pure: data in, renderable out)."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    def budget(spent: float, limit: float, fmt: str) -> str:
+        return fmt.format(spent) + (f" of {fmt.format(limit)}" if limit else " (no limit)")
+
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("run", snap.run_name + ("   [DRY RUN: scripted model, agents do not improve]" if snap.dry_run else ""))
+    head.add_row("agents", f"{snap.agents} ({snap.valid} evaluated, {snap.invalid} invalid); {snap.children_started} children started")
+    best = f"{snap.best_id}  {snap.best_score:.3f}" if snap.best_id is not None and snap.best_score is not None else "none yet"
+    head.add_row("best", best)
+    head.add_row("spend", budget(snap.spend_usd, snap.budget_usd, "${:.4f}") + "   tokens " + budget(snap.spend_tokens, snap.budget_tokens, "{:,}"))
+    if snap.note:
+        head.add_row("note", Text(snap.note, style="yellow"))
+
+    flight = Table(title="children in flight", title_justify="left", expand=False)
+    for column in ("iteration", "parent", "stage", "attempt"):
+        flight.add_column(column)
+    for item in snap.in_flight:
+        flight.add_row(str(item.iteration), item.parent_id, item.stage, str(item.attempts))
+    if not snap.in_flight:
+        flight.add_row("-", "-", "idle", "-")
+
+    events = Table(title="recent events", title_justify="left", show_header=False, box=None)
+    for when, kind, message in snap.events:
+        events.add_row(when, kind, message)
+    return Panel(Group(head, Text(""), flight, Text(""), events), title="dgm", expand=False)

@@ -1,0 +1,71 @@
+import subprocess
+import sys
+
+import pytest
+
+from dgm.config import RunConfig, dump_config, parse_config
+from dgm.errors import ConfigError
+
+
+def test_config_round_trips_through_toml():
+    config = RunConfig(name='odd "name"')
+    config.loop.selection = "novelty"
+    config.budget.usd_total = 2.5
+    assert parse_config(dump_config(config)) == config
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[loop]\nselection = 'magic'", "loop.selection must be one of"),
+        ("[loop]\nchildren_in_flight = 'two'", "loop.children_in_flight must be of type int"),
+        ("[eval]\nstages = []", "at least one stage"),
+        ("[bogus]\nx = 1", "unknown key(s) in config: bogus"),
+        ("[model]\ntemprature = 1", "unknown key(s) in model: temprature"),
+        ("name = ", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_problem(text, message):
+    with pytest.raises(ConfigError, match=None) as info:
+        parse_config(text)
+    assert message in str(info.value)
+
+
+def dgm(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "dgm.cli", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_lists_every_command_without_heavy_imports():
+    code = (
+        "import sys; from dgm.cli import main; main(['--help']); "
+        "print(sorted(m for m in ('litellm', 'docker', 'sklearn', 'sqlmodel', 'typer', 'git') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for command in ("init", "run", "status", "archive", "review", "eval", "sandbox", "report"):
+        assert f"\n  {command} " in out
+    assert out.strip().endswith("[]")
+
+
+def test_unknown_command_is_one_line_and_exit_2():
+    result = dgm("frobnicate")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["dgm: error: no such command 'frobnicate' (see 'dgm --help')"]
+
+
+def test_init_refuses_a_bad_config_without_creating_anything(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[loop]\nselection = 'magic'\n")
+    target = tmp_path / "runs" / "x"
+    result = dgm("init", str(target), "--config", str(bad))
+    assert result.returncode == 2
+    assert "loop.selection must be one of" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not target.exists()
+
+
+def test_commands_outside_a_run_say_so(tmp_path):
+    result = dgm("status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no run found under ./runs/" in result.stderr
+    result = dgm("status", "--run", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "is not a run directory" in result.stderr

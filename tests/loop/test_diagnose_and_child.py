@@ -1,0 +1,47 @@
+import pytest
+
+from dgm.loop.child import SMOKE_FILE, clean_tree, invalid_reason, smoke_passed
+from dgm.loop.diagnose import DiagnosisError, FailedTask, diagnosis_messages, parse_diagnosis
+
+PARENT = {"agent.py": b"print('hi')\n", "tools.py": b"X = 1\n"}
+
+
+def test_diagnosis_is_parsed_from_fenced_or_bare_json():
+    fenced = 'Thoughts first.\n```json\n{"problem_statement": "Add retries.", "log_summary": "timeouts"}\n```'
+    assert parse_diagnosis(fenced).problem_statement == "Add retries."
+    bare = 'Sure! {"problem_statement": "Cap output.", "improvement_proposal": "less noise"} done'
+    diagnosis = parse_diagnosis(bare)
+    assert diagnosis.improvement_proposal == "less noise"
+    assert diagnosis.implementation_suggestion == ""
+
+
+@pytest.mark.parametrize("garbage", ["", "no json here", '{"log_summary": "x"}', "{not json}", "[1, 2]"])
+def test_garbage_diagnosis_is_an_error_not_a_crash(garbage):
+    with pytest.raises(DiagnosisError):
+        parse_diagnosis(garbage)
+
+
+def test_diagnosis_prompt_holds_code_and_failure_logs():
+    messages = diagnosis_messages(PARENT, [FailedTask("humaneval/3", "AssertionError at line 4")])
+    text = messages[-1]["content"]
+    assert "print('hi')" in text and "humaneval/3" in text and "AssertionError" in text
+    assert "problem_statement" in text
+
+
+def test_child_checks():
+    assert invalid_reason(PARENT, dict(PARENT)).startswith("empty diff")
+    assert invalid_reason(PARENT, {"tools.py": b"X = 2\n"}) == "agent.py was deleted"
+    broken = invalid_reason(PARENT, {**PARENT, "agent.py": b"def f(:\n"})
+    assert broken.startswith("agent.py does not compile (line 1)")
+    assert invalid_reason(PARENT, {**PARENT, "tools.py": b"X = 2\n"}) is None
+
+
+def test_caches_are_not_part_of_a_child():
+    files = {**PARENT, "__pycache__/agent.cpython-311.pyc": b"\0", "x/y.pyc": b"", ".git/HEAD": b"ref"}
+    assert clean_tree(files) == PARENT
+
+
+def test_smoke_check_reads_the_edited_file():
+    assert smoke_passed({SMOKE_FILE: b"goodbye world\n"})
+    assert not smoke_passed({SMOKE_FILE: b"hello world\n"})
+    assert not smoke_passed({})
