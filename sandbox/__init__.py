@@ -14,8 +14,12 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
+from sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
+    "BackendStatus",
+    "describe_backends",
+    "open_backend",
     "Backend",
     "BatchItem",
     "ExecResult",

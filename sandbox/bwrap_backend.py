@@ -1,0 +1,184 @@
+"""The bubblewrap backend, for machines without Docker: the same contract and limits.
+
+A session is one long-lived `bwrap` process whose namespaces (user, pid, net, ipc, uts,
+cgroup) hold the runner; it sees the same Debian root filesystem as the Docker image
+(read-only), sized tmpfs at /work and /tmp, and nothing else of the host. Limits are
+rlimits set by `prlimit` before bwrap execs (address space, processes, open files, file
+size, no core dumps); the wall clock is the host's. Killing the bwrap process kills the
+namespace's init (--die-with-parent), and with it every process of the session.
+
+What it reports for memory: RLIMIT_AS makes allocations fail, so a memory bomb ends as an
+ordinary failure (MemoryError, exit 1, or a signal), never as `oom_killed`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from sandbox.base import Limits, Mount, SandboxStartError
+from sandbox.layout import RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
+from sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
+from sandbox.session import RunnerSession
+
+MARKER = "dgm-session="
+"""Argument given to every session's runner so the host can find its processes."""
+SKIP_TOP = {"proc", "dev", "sys", "tmp", "work", "run", "home", "root", "boot", "media", "mnt", "srv"}
+PATH_ENV = "/usr/local/bin:/usr/bin:/bin"
+
+
+def bwrap_problem(root: Path | None = None) -> str | None:
+    """None when bubblewrap works here, else one line saying what is missing and how to fix it."""
+    root = root or rootfs_dir()
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is missing: apt-get install bubblewrap"
+    if shutil.which("prlimit") is None:
+        return "prlimit is missing: apt-get install util-linux"
+    from sandbox.image_build import rootfs_ready
+
+    if not rootfs_ready(root):
+        return f"the sandbox root filesystem is not built ({root}): dgm sandbox build --backend bwrap"
+    proc = subprocess.run(
+        ["bwrap", *namespace_args(), *root_args(root), "true"], capture_output=True, text=True, timeout=30, env={}
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bwrap cannot create namespaces here ({detail}); enable user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+    return None
+
+
+def namespace_args() -> list[str]:
+    return [
+        "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+        "--unshare-cgroup-try", "--disable-userns",
+        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+        "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
+    ]  # fmt: skip
+
+
+def root_args(root: Path) -> list[str]:
+    """The image's top-level directories bound read-only; its symlinks (bin -> usr/bin) kept."""
+    args: list[str] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name in SKIP_TOP or entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            args += ["--symlink", os.readlink(entry), f"/{entry.name}"]
+        elif entry.is_dir():
+            args += ["--ro-bind", str(entry), f"/{entry.name}"]
+    return args + ["--proc", "/proc", "--dev", "/dev"]
+
+
+def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str) -> list[str]:
+    limit_args = [
+        f"--as={limits.memory_mb << 20}", f"--nproc={limits.pids}", f"--nofile={limits.nofile}",
+        f"--fsize={limits.fsize_mb << 20}", "--core=0",
+    ]  # fmt: skip
+    args = ["prlimit", *limit_args, "--", "bwrap", *namespace_args(), *root_args(root)]
+    args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--size", str(limits.work_mb << 20), "--perms", "1777", "--tmpfs", "/work"]
+    args += ["--ro-bind", str(RUNNER_HOST), RUNNER_PATH]
+    for m in mounts:
+        args += ["--ro-bind" if m.read_only else "--bind", str(Path(m.host_path).resolve()), m.sandbox_path]
+    args += ["--remount-ro", "/", "--chdir", "/work"]
+    args += ["--setenv", "PATH", PATH_ENV, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp"]
+    return args + [*RUNNER_ARGV, f"{MARKER}{session_id}"]
+
+
+class BwrapSession(RunnerSession):
+    backend_name = "bwrap"
+
+    def __init__(self, session_id: str, proc: subprocess.Popen, channel: PipeChannel, limits: Limits) -> None:
+        self._proc = proc
+        super().__init__(session_id, channel, limits)
+
+    @property
+    def host_pid(self) -> int:
+        """The host pid of the outer bwrap process (its process group is the session's)."""
+        return self._proc.pid
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # already gone
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # a zombie of an unkillable kernel wait; nothing else can be done from here
+        if self._proc.stderr:
+            self._proc.stderr.close()
+
+
+class BwrapBackend:
+    """Sessions as bubblewrap namespaces over the cached Debian root filesystem.
+
+    Raises: SandboxStartError when bubblewrap does not work here (the message says why).
+    """
+
+    name = "bwrap"
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or rootfs_dir()
+        problem = bwrap_problem(self.root)
+        if problem:
+            raise SandboxStartError(problem)
+
+    def start(
+        self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
+    ) -> BwrapSession:
+        """Start a bwrap session with its runner. `labels` only name it (nothing outlives a session).
+
+        Raises: SandboxStartError.
+        """
+        limits = limits or Limits()
+        session_id = uuid.uuid4().hex[:12]
+        for m in mounts:
+            if not Path(m.host_path).exists():
+                raise SandboxStartError(f"mount source {m.host_path} does not exist")
+            if not m.sandbox_path.startswith("/") or ".." in m.sandbox_path.split("/"):
+                raise SandboxStartError(f"mount target {m.sandbox_path!r} must be absolute, without '..'")
+        to_runner_r, to_runner_w = os.pipe()
+        from_runner_r, from_runner_w = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                session_argv(self.root, limits, mounts, session_id),
+                stdin=to_runner_r, stdout=from_runner_w, stderr=subprocess.PIPE,
+                env={}, start_new_session=True, close_fds=True,
+            )  # fmt: skip
+        finally:
+            os.close(to_runner_r)
+            os.close(from_runner_w)
+        channel = PipeChannel(to_runner_w, from_runner_r)
+        try:
+            channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
+        except (ChannelClosed, ChannelTimeout, ReplyTooLarge) as exc:
+            channel.close()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            why = proc.stderr.read(4096).decode(errors="replace").strip()  # type: ignore[union-attr]
+            raise SandboxStartError(f"cannot start a bwrap sandbox: {why or exc}") from None
+        session = BwrapSession(session_id, proc, channel, limits)
+        return session
+
+    def sweep(self, run_id: str | None = None) -> int:
+        """Kill bwrap sessions whose owner died (--die-with-parent makes this rare)."""
+        removed = 0
+        for pid_dir in Path("/proc").iterdir():
+            if not pid_dir.name.isdigit():
+                continue
+            try:
+                argv = (pid_dir / "cmdline").read_bytes().split(b"\0")
+                ppid = int((pid_dir / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if argv and argv[0].endswith(b"bwrap") and any(a.startswith(MARKER.encode()) for a in argv) and ppid == 1:
+                os.killpg(int(pid_dir.name), signal.SIGKILL)
+                removed += 1
+        return removed
