@@ -1,0 +1,129 @@
+"""A snapshot of a run for the report: plain records read once from the archive.
+
+The plots and the HTML page are pure functions of this snapshot, so they are tested and
+benchmarked without git, and the archive is read in a handful of queries even for thousands
+of agents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from dgm.review.gate import latest_verdicts
+
+PURPOSES = ("diagnose", "self-modify", "solve")
+
+
+@dataclass(frozen=True)
+class AgentPoint:
+    id: str
+    parent_id: str | None
+    iteration: int
+    status: str
+    score: float | None
+    created_at: str
+    verdict: str | None = None
+    """The latest approve/reject verdict, None when never judged."""
+    cost: float = 0.0
+
+    @property
+    def scored(self) -> bool:
+        return self.status == "evaluated" and self.score is not None
+
+
+@dataclass(frozen=True)
+class CallPoint:
+    """One LLM call of the ledger: when, why and what it cost."""
+
+    created_at: datetime
+    purpose: str
+    cost: float
+    agent_id: str | None = None
+
+
+@dataclass
+class ReportData:
+    run_name: str
+    agents: list[AgentPoint]
+    calls: list[CallPoint] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, AgentPoint]:
+        return {a.id: a for a in self.agents}
+
+    def best(self) -> AgentPoint | None:
+        """The highest-scoring valid agent; ties go to the earliest (as the archive's best)."""
+        scored = [(a.score, -i, a) for i, a in enumerate(self.agents) if a.scored]
+        return max(scored, key=lambda t: t[:2])[2] if scored else None
+
+    def best_path(self) -> list[str]:
+        """Ids from the seed to the best agent."""
+        best, index = self.best(), self.by_id()
+        path: list[str] = []
+        node = best.id if best else None
+        while node is not None and node in index and node not in path:
+            path.append(node)
+            node = index[node].parent_id
+        return path[::-1]
+
+    def top(self, n: int) -> list[AgentPoint]:
+        scored = sorted((a for a in self.agents if a.scored), key=lambda a: -(a.score or 0.0))
+        return scored[:n]
+
+    def total_cost(self) -> float:
+        return float(sum(c.cost for c in self.calls))
+
+
+@dataclass(frozen=True)
+class ScoreCurve:
+    iterations: np.ndarray
+    best: np.ndarray
+    median: np.ndarray
+    """NaN before any agent was scored."""
+
+
+def score_curve(agents: list[AgentPoint]) -> ScoreCurve:
+    """Best and median score of the archive as it stood after each iteration: every scored
+    agent created in that iteration or before counts (invalid and unscored ones do not)."""
+    if not agents:
+        empty = np.zeros(0)
+        return ScoreCurve(empty.astype(int), empty, empty)
+    last = max(a.iteration for a in agents)
+    iterations = np.arange(0, last + 1)
+    scored = sorted((a.iteration, a.score) for a in agents if a.scored)
+    best, median = np.full(len(iterations), np.nan), np.full(len(iterations), np.nan)
+    values: list[float] = []
+    j = 0
+    for k, it in enumerate(iterations):
+        while j < len(scored) and scored[j][0] <= it:
+            values.append(float(scored[j][1]))
+            j += 1
+        if values:
+            best[k], median[k] = max(values), float(np.median(values))
+    return ScoreCurve(iterations, best, median)
+
+
+def parse_time(text: str) -> datetime:
+    """Archive timestamps are ISO 8601; naive ones are taken as UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def collect(archive: Any, run_name: str = "") -> ReportData:
+    """Read the snapshot from an open archive (agents, reviews, ledger)."""
+    from dgm.report.ledger import ledger_calls
+
+    calls = ledger_calls(archive)
+    cost: dict[str, float] = {}
+    for call in calls:
+        if call.agent_id:
+            cost[call.agent_id] = cost.get(call.agent_id, 0.0) + call.cost
+    verdicts = latest_verdicts(archive.reviews())
+    agents = [
+        AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0))
+        for a in sorted(archive.agents(), key=lambda a: a.seq)
+    ]
+    return ReportData(run_name, agents, calls)

@@ -1,0 +1,118 @@
+"""What waits for review, and everything a reviewer needs about one child, read once.
+
+A child waits for review when it was evaluated (not invalid) and has no approve/reject verdict
+yet; notes alone leave it waiting. The oldest comes first, so review follows the run's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dgm.review.flags import Flag, FlagRules, flag_diff
+from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
+
+VERDICTS = (APPROVE, REJECT, NOTE)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One suite and stage of the child's evaluation beside its parent's."""
+
+    suite: str
+    stage: int
+    child: float | None
+    parent: float | None
+    child_tasks: int = 0
+    child_passed: int | None = None
+    parent_tasks: int = 0
+    parent_passed: int | None = None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.child is None or self.parent is None else self.child - self.parent
+
+
+@dataclass
+class ReviewPacket:
+    agent: Any
+    """The child's AgentRecord."""
+    parent: Any | None
+    diff: str
+    flags: list[Flag]
+    scores: list[ScoreRow]
+    spend: Any
+    """archive Spend of the child (its self-modification and evaluation calls)."""
+    reviews: list[Any] = field(default_factory=list)
+
+    @property
+    def diagnosis(self) -> str:
+        return _text(self.agent.meta.get("diagnosis"))
+
+    @property
+    def problem_statement(self) -> str:
+        return _text(self.agent.meta.get("problem_statement"))
+
+
+def _text(value: Any) -> str:
+    """Diagnoses may be stored as text or as a structured proposal (a dict); show either."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(f"{key}: {_text(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return "\n".join(f"- {_text(item)}" for item in value)
+    return str(value)
+
+
+def awaiting_review(archive: Any) -> list[Any]:
+    """Evaluated children with no approve/reject verdict yet, oldest first."""
+    judged = set(latest_verdicts(archive.reviews()))
+    waiting = [a for a in archive.agents(status="evaluated") if a.parent_id is not None and a.id not in judged]
+    return sorted(waiting, key=lambda a: (a.created_at, a.seq))
+
+
+def _latest_by_stage(evaluations: list[Any]) -> dict[tuple[str, int], Any]:
+    latest: dict[tuple[str, int], Any] = {}
+    for ev in sorted(evaluations, key=lambda e: e.id):
+        latest[(ev.suite, ev.stage)] = ev
+    return latest
+
+
+def compare_scores(child_evals: list[Any], parent_evals: list[Any]) -> list[ScoreRow]:
+    """Per suite and stage, the child's latest evaluation beside the parent's."""
+    child, parent = _latest_by_stage(child_evals), _latest_by_stage(parent_evals)
+    rows = []
+    for key in sorted(set(child) | set(parent)):
+        c, p = child.get(key), parent.get(key)
+        rows.append(
+            ScoreRow(
+                key[0], key[1],
+                c.score if c else None, p.score if p else None,
+                c.n_tasks if c else 0, c.n_passed if c else None,
+                p.n_tasks if p else 0, p.n_passed if p else None,
+            )
+        )
+    return rows
+
+
+def load_packet(archive: Any, agent_id: str, rules: FlagRules = FlagRules()) -> ReviewPacket:
+    """Everything shown when reviewing one agent.
+
+    Raises: archive.errors.UnknownAgentError for an unknown id.
+    """
+    agent = archive.get(agent_id)
+    parent = archive.get(agent.parent_id) if agent.parent_id else None
+    diff = archive.diff(agent.id)
+    scores = compare_scores(archive.evaluations(agent.id), archive.evaluations(parent.id) if parent else [])
+    return ReviewPacket(
+        agent=agent,
+        parent=parent,
+        diff=diff,
+        flags=flag_diff(diff, rules),
+        scores=scores,
+        spend=archive.spend(agent.id),
+        reviews=list(archive.reviews(agent.id)),
+    )

@@ -1,0 +1,127 @@
+"""Rich views of review data: pure functions from records to renderables.
+
+Tested by rendering to text (STYLE.md 11). The archive browser (`dgm archive show`) can reuse
+`reviews_table` to show an agent's verdicts and notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from dgm.review.flags import Flag
+from dgm.review.queue import ReviewPacket, ScoreRow
+
+_VERDICT_STYLE = {"approve": "bold green", "reject": "bold red", "note": "cyan"}
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _fraction(passed: int | None, tasks: int) -> str:
+    return "" if not tasks else f"{passed if passed is not None else '?'}/{tasks}"
+
+
+def header(packet: ReviewPacket, position: str = "") -> Text:
+    agent = packet.agent
+    text = Text()
+    text.append(f"Agent {agent.id}", style="bold")
+    text.append(f"  child of {agent.parent_id or '(seed)'}  iteration {agent.iteration}  score {_score(agent.score)}")
+    if position:
+        text.append(f"  [{position}]", style="dim")
+    return text
+
+
+def flags_view(flags: Sequence[Flag]) -> RenderableType:
+    """Flags first, so nothing suspicious hides below a long diff."""
+    if not flags:
+        return Text("No flags: nothing in the diff matched a known way of gaming the evaluation.", style="green")
+    table = Table(title=f"{len(flags)} flag(s)", title_style="bold red", show_lines=True, expand=True)
+    table.add_column("flag", style="bold red", no_wrap=True)
+    table.add_column("where", style="yellow", overflow="fold")
+    table.add_column("why and which lines", overflow="fold")
+    for flag in flags:
+        table.add_row(flag.kind, flag.location(), Group(Text(flag.message), Text(flag.excerpt, style="dim")))
+    return table
+
+
+def context_view(packet: ReviewPacket) -> RenderableType:
+    """The diagnosis and the problem statement that led to this child."""
+    parts: list[RenderableType] = []
+    for title, body in (("Diagnosis", packet.diagnosis), ("Problem statement", packet.problem_statement)):
+        parts.append(Panel(Text(body or "(none recorded)", style="" if body else "dim"), title=title, title_align="left"))
+    return Group(*parts)
+
+
+def scores_table(rows: Sequence[ScoreRow], parent_id: str | None) -> RenderableType:
+    if not rows:
+        return Text("No evaluations recorded.", style="dim")
+    table = Table(title="Scores against the parent", title_justify="left")
+    for name in ("suite", "stage", "child", "tasks", f"parent {parent_id or ''}".strip(), "tasks", "change"):
+        table.add_column(name, justify="left" if name in ("suite",) else "right")
+    for row in rows:
+        delta = row.delta
+        change = Text("-" if delta is None else f"{delta:+.3f}", style="" if not delta else ("green" if delta > 0 else "red"))
+        table.add_row(
+            row.suite, str(row.stage), _score(row.child), _fraction(row.child_passed, row.child_tasks),
+            _score(row.parent), _fraction(row.parent_passed, row.parent_tasks), change,
+        )
+    return table
+
+
+def spend_line(spend: Any) -> Text:
+    return Text(
+        f"Cost: ${spend.usd:.4f} in {spend.calls} LLM call(s), "
+        f"{spend.prompt_tokens:,} prompt + {spend.completion_tokens:,} completion tokens"
+    )
+
+
+def diff_view(diff: str) -> RenderableType:
+    if not diff.strip():
+        return Text("(empty diff)", style="dim")
+    return Syntax(diff, "diff", theme="ansi_dark", word_wrap=True, background_color="default")
+
+
+def reviews_table(reviews: Iterable[Any], title: str = "Reviews") -> RenderableType:
+    """Verdicts and notes with their times, oldest first."""
+    reviews = sorted(reviews, key=lambda r: (r.created_at, r.id))
+    if not reviews:
+        return Text("No reviews yet.", style="dim")
+    table = Table(title=title, title_justify="left")
+    table.add_column("when", no_wrap=True)
+    table.add_column("verdict")
+    table.add_column("note", overflow="fold")
+    for review in reviews:
+        table.add_row(review.created_at, Text(review.verdict, style=_VERDICT_STYLE.get(review.verdict, "")), review.note)
+    return table
+
+
+def packet_summary(packet: ReviewPacket, position: str = "") -> RenderableType:
+    """Everything above the diff, in reading order: flags, context, scores, cost, past reviews."""
+    parts: list[RenderableType] = [header(packet, position), flags_view(packet.flags), context_view(packet)]
+    parts += [scores_table(packet.scores, packet.agent.parent_id), spend_line(packet.spend)]
+    if packet.reviews:
+        parts.append(reviews_table(packet.reviews, "Earlier notes"))
+    return Group(*parts)
+
+
+def pending_table(agents: Sequence[Any], flag_counts: dict[str, int] | None = None) -> RenderableType:
+    """The review queue: one line per child waiting for a verdict."""
+    if not agents:
+        return Text("Nothing waits for review.", style="green")
+    table = Table(title=f"{len(agents)} child(ren) waiting for review", title_justify="left")
+    for name in ("id", "parent", "iteration", "score", "created", "flags"):
+        table.add_column(name, justify="right" if name in ("iteration", "score", "flags") else "left")
+    for agent in agents:
+        flags = (flag_counts or {}).get(agent.id)
+        table.add_row(
+            agent.id, agent.parent_id or "", str(agent.iteration), _score(agent.score), agent.created_at,
+            Text(str(flags), style="bold red") if flags else Text("-" if flags is None else "0"),
+        )
+    return table
