@@ -1,0 +1,46 @@
+"""Putting the report together: snapshot, figures, diff pages, the HTML page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dgm.report.data import ReportData, collect
+from dgm.report.html import TopRow, diff_page, report_page, write_text
+from dgm.report.plots import Figure, render_figures
+from dgm.review.flags import flag_diff
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    figures: list[Figure]
+    diffs: list[Path] = field(default_factory=list)
+    """The .diff and .html file of each top agent."""
+
+    def all(self) -> list[Path]:
+        return [self.html] + [p for f in self.figures for p in (f.png, f.svg)] + self.diffs
+
+
+def write_report(data: ReportData, diffs: dict[str, str], out_dir: Path) -> ReportFiles:
+    """Write the report of a snapshot; `diffs` maps each top agent to its diff against its parent."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = render_figures(data, out_dir)
+    by_id, rows, written = data.by_id(), [], []
+    for agent_id, diff in diffs.items():
+        agent = by_id[agent_id]
+        flags = flag_diff(diff)
+        raw = write_text(out_dir / "diffs" / f"{agent_id}.diff", diff)
+        page = write_text(out_dir / "diffs" / f"{agent_id}.html", diff_page(agent, diff, flags, "../index.html"))
+        written += [raw, page]
+        rows.append(TopRow(agent, f"diffs/{page.name}", f"diffs/{raw.name}", len(flags)))
+    html = write_text(out_dir / "index.html", report_page(data, figures, rows))
+    return ReportFiles(html, figures, written)
+
+
+def build_report(archive: Any, out_dir: Path, run_name: str = "", top: int = 20) -> ReportFiles:
+    """The whole report of an open archive into `out_dir` (index.html, PNG+SVG, diffs/)."""
+    data = collect(archive, run_name)
+    diffs = {a.id: archive.diff(a.id) for a in data.top(top)}
+    return write_report(data, diffs, out_dir)

@@ -1,0 +1,139 @@
+"""The report's HTML: one self-contained page (images inlined as base64 PNG, inline CSS, no
+scripts, no external assets) plus one page per top agent's diff.
+
+Every string that comes from the archive (ids, notes, diffs: text an LLM wrote) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Sequence
+
+from dgm.report.data import AgentPoint, ReportData
+from dgm.report.plots import Figure
+from dgm.review.flags import Flag
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } .sub { color: #666; margin-top: 0; }
+.cards { display: flex; gap: 1em; flex-wrap: wrap; margin: 1.2em 0; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; min-width: 9em; }
+.card b { display: block; font-size: 1.4em; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #666; font-size: 0.9em; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #e5e5e5; padding: 0.35em 0.6em; text-align: left; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.approve { color: #1a7f37; font-weight: 600; } .reject { color: #c62828; font-weight: 600; }
+.flags { color: #c62828; }
+pre.diff { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85em; background: #fafafa; border: 1px solid #eee; padding: 0.8em; overflow-x: auto; }
+pre.diff span { display: block; white-space: pre; }
+.add { background: #e6ffec; } .del { background: #ffebe9; } .hunk { color: #6f42c1; } .file { font-weight: 700; }
+"""
+
+
+@dataclass(frozen=True)
+class TopRow:
+    agent: AgentPoint
+    diff_html: str
+    """Path of the diff page, relative to the report page."""
+    diff_raw: str
+    flags: int
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{escape(title)}</title>"
+        f"<style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def diff_page(agent: AgentPoint, diff: str, flags: Sequence[Flag], back: str) -> str:
+    """One agent's diff against its parent, coloured line by line, its flags on top."""
+    lines = []
+    for line in diff.splitlines():
+        css = "file" if line.startswith(("diff --git", "+++ ", "--- ")) else "hunk" if line.startswith("@@") else "add" if line.startswith("+") else "del" if line.startswith("-") else ""
+        lines.append(f'<span class="{css}">{escape(line) or " "}</span>' if css else f"<span>{escape(line) or ' '}</span>")
+    flag_items = "".join(
+        f"<li><b>{escape(f.kind)}</b> {escape(f.location())}: {escape(f.message)}</li>" for f in flags
+    )
+    body = (
+        f'<p><a href="{escape(back)}">&larr; report</a></p>'
+        f"<h1>Agent {escape(agent.id)}</h1>"
+        f'<p class="sub">child of {escape(agent.parent_id or "(seed)")}, iteration {agent.iteration}, '
+        f"score {_score(agent.score)}, status {escape(agent.status)}</p>"
+        + (f'<h2 class="flags">{len(flags)} flag(s)</h2><ul class="flags">{flag_items}</ul>' if flags else "<p>No flags.</p>")
+        + f'<h2>Diff against the parent</h2><pre class="diff">{"".join(lines) or "(empty diff)"}</pre>'
+    )
+    return _page(f"dgm: agent {agent.id}", body)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _image(figure: Figure) -> str:
+    data = base64.b64encode(figure.png.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{escape(figure.title)}" src="data:image/png;base64,{data}">'
+        f'<figcaption>{escape(figure.title)} (vector: {escape(figure.svg.name)})</figcaption></figure>'
+    )
+
+
+def _verdict(verdict: str | None) -> str:
+    if verdict is None:
+        return ""
+    label = {"approve": "approved", "reject": "rejected"}.get(verdict, verdict)
+    return f'<span class="{escape(verdict)}">{escape(label)}</span>'
+
+
+def _top_table(rows: Sequence[TopRow], best_path: set[str]) -> str:
+    head = "<tr><th>#</th><th>agent</th><th>score</th><th>parent</th><th>iteration</th><th>cost (USD)</th><th>review</th><th>flags</th><th>diff</th></tr>"
+    body = []
+    for rank, row in enumerate(rows, 1):
+        a = row.agent
+        marker = " &#9733;" if a.id in best_path else ""
+        body.append(
+            f"<tr><td class=\"num\">{rank}</td><td>{escape(a.id)}{marker}</td><td class=\"num\">{_score(a.score)}</td>"
+            f"<td>{escape(a.parent_id or '(seed)')}</td><td class=\"num\">{a.iteration}</td><td class=\"num\">{a.cost:.4f}</td>"
+            f"<td>{_verdict(a.verdict)}</td><td class=\"num{' flags' if row.flags else ''}\">{row.flags}</td>"
+            f"<td><a href=\"{escape(row.diff_html)}\">view</a> &middot; <a href=\"{escape(row.diff_raw)}\">.diff</a></td></tr>"
+        )
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopRow]) -> str:
+    agents = data.agents
+    best = data.best()
+    invalid = sum(a.status == "invalid" for a in agents)
+    rejected = sum(a.verdict == "reject" for a in agents)
+    approved = sum(a.verdict == "approve" for a in agents)
+    cards = [
+        ("agents", f"{len(agents):,}"),
+        ("best score", f"{_score(best.score)} ({escape(best.id)})" if best else "-"),
+        ("invalid", f"{invalid:,}"),
+        ("approved / rejected", f"{approved:,} / {rejected:,}"),
+        ("LLM spend", f"${data.total_cost():,.2f}"),
+        ("LLM calls", f"{len(data.calls):,}"),
+    ]
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = (
+        f"<h1>Run {escape(data.run_name)}</h1><p class=\"sub\">dgm report, generated {generated}</p>"
+        + '<div class="cards">' + "".join(f'<div class="card">{k}<b>{v}</b></div>' for k, v in cards) + "</div>"
+        + "".join(_image(f) for f in figures)
+        + f"<h2>Top {len(rows)} agents</h2><p class=\"sub\">&#9733; on the path from the seed to the best agent; "
+        "flags count what the diff against the parent raised (see dgm review).</p>"
+        + _top_table(rows, set(data.best_path()))
+    )
+    return _page(f"dgm report: {data.run_name}", body)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
