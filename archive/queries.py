@@ -1,0 +1,196 @@
+"""Every read of the archive, written once in plain SQL over the tables of `archive.schema`.
+
+`Queries` is shared by the light sqlite3 `Reader` (what the CLI browses with) and the SQLModel
+`Archive` (what the loop writes with); each supplies `_rows` and `_git_dir`. Parameters use
+`:name`, which both sqlite3 and SQLAlchemy's `text()` understand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from archive import gitread
+from archive.errors import UnknownAgentError
+from archive.records import (
+    AgentRecord,
+    AgentSummary,
+    EvaluationRecord,
+    EventRecord,
+    FileChange,
+    Job,
+    ReviewRecord,
+    Spend,
+    TaskResultRecord,
+)
+from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
+
+
+def task_key(task_ids: Iterable[str]) -> str:
+    """A short key naming a set of task ids (order and duplicates ignored), for result reuse:
+    an identical tree evaluated on the same suite and the same task set gets the same score."""
+    ids = sorted(set(task_ids))
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    return f"n{len(ids)}-{digest}"
+
+
+class Queries:
+    """Reads shared by the reader and the store; subclasses provide `_rows` and `_git_dir`."""
+
+    _git_dir: Path
+    _root: Path
+
+    def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        """The highest migration applied (0 for a database without the migrations table)."""
+        found = self._rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name = :t", {"t": MIGRATIONS_TABLE})
+        if not found:
+            return 0
+        return int(self._rows(f"SELECT COALESCE(MAX(version), 0) AS v FROM {MIGRATIONS_TABLE}")[0]["v"])
+
+    # Agents
+
+    def get(self, agent_id: str) -> AgentRecord:
+        """Raises: UnknownAgentError."""
+        found = self._rows(f"SELECT * FROM {AGENTS} WHERE id = :id", {"id": agent_id})
+        if not found:
+            raise UnknownAgentError(f"no agent '{agent_id}' in {self._root}")
+        return AgentRecord.from_row(found[0])
+
+    def agents(self, status: str | None = None) -> list[AgentRecord]:
+        """All agents in insertion order, optionally only those with one status."""
+        where = "WHERE status = :status" if status else ""
+        return [AgentRecord.from_row(r) for r in self._rows(f"SELECT * FROM {AGENTS} {where} ORDER BY seq", {"status": status})]
+
+    def children_counts(self) -> dict[str, int]:
+        rows = self._rows(f"SELECT parent_id, COUNT(*) AS n FROM {AGENTS} WHERE parent_id IS NOT NULL GROUP BY parent_id")
+        return {r["parent_id"]: r["n"] for r in rows}
+
+    def costs(self) -> dict[str, float]:
+        """USD spent per agent (LLM calls recorded with that agent)."""
+        rows = self._rows(f"SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS} WHERE agent_id IS NOT NULL GROUP BY agent_id")
+        return {r["agent_id"]: float(r["usd"] or 0.0) for r in rows}
+
+    def summaries(self, status: str | None = None) -> list[AgentSummary]:
+        """Agents with their children count and cost: the rows of `dgm archive ls`."""
+        children, costs = self.children_counts(), self.costs()
+        return [AgentSummary(a, children.get(a.id, 0), costs.get(a.id, 0.0)) for a in self.agents(status)]
+
+    def best(self) -> AgentRecord | None:
+        """The evaluated agent with the highest score; the earliest wins a tie."""
+        rows = self._rows(
+            f"SELECT * FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL ORDER BY score DESC, seq ASC LIMIT 1"
+        )
+        return AgentRecord.from_row(rows[0]) if rows else None
+
+    def lineage(self, agent_id: str) -> list[AgentRecord]:
+        """The agent and its ancestors, root first."""
+        chain = [self.get(agent_id)]
+        while chain[-1].parent_id:
+            chain.append(self.get(chain[-1].parent_id))
+        return chain[::-1]
+
+    # Git-backed reads
+
+    def tree_hash(self, agent_id: str) -> str:
+        """The git tree sha of the agent's code: equal trees, equal content."""
+        return self.get(agent_id).tree_hash
+
+    def read_tree(self, agent_id: str) -> dict[str, bytes]:
+        """Raises: UnknownAgentError, ArchiveConsistencyError (commit missing from git)."""
+        agent = self.get(agent_id)
+        gitread.require_commit(self._git_dir, agent.commit, agent.id)
+        return gitread.read_tree(self._git_dir, agent.commit)
+
+    def export(self, agent_id: str, dest: Path) -> None:
+        """Check the agent's code out to `dest` (absent or empty).
+
+        Raises: UnknownAgentError, ArchiveConsistencyError, ArchiveError (dest not empty).
+        """
+        agent = self.get(agent_id)
+        gitread.require_commit(self._git_dir, agent.commit, agent.id)
+        gitread.export(self._git_dir, agent.commit, dest)
+
+    def _diff_ends(self, a: str, b: str | None) -> tuple[str | None, str]:
+        first = self.get(a)
+        if b is None:
+            old = self.get(first.parent_id).commit if first.parent_id else None
+            return old, first.commit
+        return first.commit, self.get(b).commit
+
+    def diff(self, a: str, b: str | None = None) -> str:
+        """Unified diff from A's parent to A (b None; a seed diffs against nothing), or from A to B."""
+        return gitread.diff_text(self._git_dir, *self._diff_ends(a, b))
+
+    def changed_files(self, a: str, b: str | None = None) -> list[FileChange]:
+        return gitread.changed_files(self._git_dir, *self._diff_ends(a, b))
+
+    # Evaluations
+
+    def evaluations(self, agent_id: str) -> list[EvaluationRecord]:
+        rows = self._rows(f"SELECT * FROM {EVALUATIONS} WHERE agent_id = :a ORDER BY id", {"a": agent_id})
+        return [EvaluationRecord.from_row(r) for r in rows]
+
+    def task_results(self, evaluation_id: int) -> list[TaskResultRecord]:
+        rows = self._rows(f"SELECT * FROM {TASK_RESULTS} WHERE evaluation_id = :e ORDER BY id", {"e": evaluation_id})
+        return [TaskResultRecord.from_row(r) for r in rows]
+
+    def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
+        """A finished evaluation of an identical tree on the same suite and task set (see
+        `task_key`), preferring an original over a reuse, then the latest."""
+        rows = self._rows(
+            f"""SELECT * FROM {EVALUATIONS}
+                WHERE tree_hash = :t AND suite = :s AND task_key = :k AND finished_at IS NOT NULL
+                ORDER BY reused_from IS NOT NULL, id DESC LIMIT 1""",
+            {"t": tree_hash, "s": suite, "k": task_ids_key},
+        )
+        return EvaluationRecord.from_row(rows[0]) if rows else None
+
+    # Ledger, jobs, reviews, events, state
+
+    def spend(self, agent_id: str | None = None, task_id: str | None = None) -> Spend:
+        """Total LLM spend, optionally for one agent and/or one task."""
+        where = " AND ".join(
+            clause for clause, value in (("agent_id = :a", agent_id), ("task_id = :t", task_id)) if value is not None
+        )
+        rows = self._rows(
+            f"""SELECT SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens,
+                       SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls
+                FROM {LLM_CALLS} {'WHERE ' + where if where else ''}""",
+            {"a": agent_id, "t": task_id},
+        )
+        return Spend.from_row(rows[0])
+
+    def jobs(self, state: str | None = None) -> list[Job]:
+        where = "WHERE state = :s" if state else ""
+        return [Job.from_row(r) for r in self._rows(f"SELECT * FROM {JOBS} {where} ORDER BY id", {"s": state})]
+
+    def reviews(self, agent_id: str | None = None) -> list[ReviewRecord]:
+        where = "WHERE agent_id = :a" if agent_id else ""
+        return [ReviewRecord.from_row(r) for r in self._rows(f"SELECT * FROM {REVIEWS} {where} ORDER BY id", {"a": agent_id})]
+
+    def events(self, limit: int = 50, since_id: int | None = None) -> list[EventRecord]:
+        """Oldest first. Without `since_id`: the latest `limit` events; with it: the first
+        `limit` events after it, so a follower that passes the last id it saw misses none."""
+        if since_id is None:
+            sql = f"SELECT * FROM (SELECT * FROM {EVENTS} ORDER BY id DESC LIMIT :n) ORDER BY id"
+        else:
+            sql = f"SELECT * FROM {EVENTS} WHERE id > :since ORDER BY id LIMIT :n"
+        return [EventRecord.from_row(r) for r in self._rows(sql, {"n": limit, "since": since_id})]
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        rows = self._rows(f"SELECT value FROM {STATE} WHERE key = :k", {"k": key})
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def logs_dir(self, agent_id: str) -> Path:
+        """Where the agent's transcripts and task logs go (not created here).
+
+        Raises: UnknownAgentError for an id that could not be an agent's.
+        """
+        from archive.layout import RunLayout
+
+        return RunLayout(self._root).agent_logs(agent_id)

@@ -1,0 +1,54 @@
+"""Checking the database against git, both ways, and repairing what is safe.
+
+Safe means nothing can be lost: a missing ref for a commit that exists is re-created.
+Everything else is reported; orphans (commits or refs with no agent row) are listed and
+never deleted, since they may be the only copy of a child whose row was never written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archive import gitread
+from archive.queries import Queries
+from archive.records import Issue, VerifyReport
+from archive.schema import AGENT_REF_PREFIX, agent_ref
+
+
+def verify(store: Queries, git_dir: Path, repair: bool = False) -> VerifyReport:
+    agents = store.agents()
+    by_id = {agent.id: agent for agent in agents}
+    refs = gitread.agent_refs(git_dir, AGENT_REF_PREFIX)
+    commits = gitread.all_commits(git_dir)
+    issues: list[Issue] = []
+    for agent in agents:
+        info = commits.get(agent.commit)
+        if info is None:
+            issues.append(Issue("missing-commit", f"agent {agent.id} names commit {agent.commit[:12]}, which is not in git", agent.id, agent.commit))
+        else:
+            if info.tree != agent.tree_hash:
+                issues.append(Issue("wrong-tree", f"agent {agent.id}: tree {agent.tree_hash[:12]} recorded, commit has {info.tree[:12]}", agent.id, agent.commit))
+            parent = by_id.get(agent.parent_id) if agent.parent_id else None
+            expected = parent.commit if parent else None
+            actual = info.parents[0] if info.parents else None
+            if agent.parent_id and parent is None:
+                issues.append(Issue("wrong-parent", f"agent {agent.id} names parent {agent.parent_id}, which has no row", agent.id, agent.commit))
+            elif actual != expected or len(info.parents) > 1:
+                issues.append(Issue("wrong-parent", f"agent {agent.id}: git parent {(actual or 'none')[:12]} is not parent agent {agent.parent_id or 'none'}'s commit {(expected or 'none')[:12]}", agent.id, agent.commit))
+        ref = agent_ref(agent.id)
+        if ref not in refs:
+            repaired = False
+            if repair and info is not None:
+                gitread.update_ref(git_dir, ref, agent.commit)
+                repaired = True
+            issues.append(Issue("missing-ref", f"agent {agent.id} has no ref {ref}" + (" (re-created)" if repaired else ""), agent.id, agent.commit, repaired))
+        elif refs[ref] != agent.commit:
+            issues.append(Issue("wrong-ref", f"{ref} points at {refs[ref][:12]}, agent {agent.id} names {agent.commit[:12]}", agent.id, agent.commit))
+    known_refs = {agent_ref(agent.id) for agent in agents}
+    for ref, sha in sorted(refs.items()):
+        if ref not in known_refs:
+            issues.append(Issue("orphan-ref", f"{ref} -> {sha[:12]} has no agent row (kept)", None, sha))
+    accounted = {agent.commit for agent in agents} | set(refs.values())
+    for sha in sorted(set(commits) - accounted):
+        issues.append(Issue("orphan-commit", f"commit {sha[:12]} has no agent row (kept)", None, sha))
+    return VerifyReport(agents=len(agents), commits=len(commits), issues=tuple(issues))
