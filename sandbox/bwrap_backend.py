@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from sandbox.base import Limits, Mount, SandboxStartError
-from sandbox.layout import RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
+from sandbox.layout import RUNNER_ARGV, check_mounts, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
 from sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
 from sandbox.session import RunnerSession
 
@@ -75,12 +75,12 @@ def root_args(root: Path) -> list[str]:
     return args + ["--proc", "/proc", "--dev", "/dev"]
 
 
-def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str) -> list[str]:
+def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str, info_fd: int) -> list[str]:
     limit_args = [
         f"--as={limits.memory_mb << 20}", f"--nproc={limits.pids}", f"--nofile={limits.nofile}",
         f"--fsize={limits.fsize_mb << 20}", "--core=0",
     ]  # fmt: skip
-    args = ["prlimit", *limit_args, "--", "bwrap", *namespace_args(), *root_args(root)]
+    args = ["prlimit", *limit_args, "--", "bwrap", "--info-fd", str(info_fd), *namespace_args(), *root_args(root)]
     args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.work_mb << 20), "--perms", "1777", "--tmpfs", "/work"]
     args += ["--ro-bind", str(RUNNER_HOST), RUNNER_PATH]
@@ -94,16 +94,21 @@ def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id
 class BwrapSession(RunnerSession):
     backend_name = "bwrap"
 
-    def __init__(self, session_id: str, proc: subprocess.Popen, channel: PipeChannel, limits: Limits) -> None:
+    def __init__(self, session_id: str, proc: subprocess.Popen, channel: PipeChannel, limits: Limits, init_pid: int) -> None:
         self._proc = proc
+        self._init_pid = init_pid
+        self._namespace = _pid_namespace(init_pid)
         super().__init__(session_id, channel, limits)
 
-    @property
-    def host_pid(self) -> int:
-        """The host pid of the outer bwrap process (its process group is the session's)."""
-        return self._proc.pid
-
     def _kill(self) -> None:
+        """SIGKILL the namespace's init (the kernel then kills every process in it) and the
+        outer bwrap; wait until the namespace is empty, so nothing outlives close()."""
+        if self._namespace and _pid_namespace(self._init_pid) == self._namespace:
+            os.kill(self._init_pid, signal.SIGKILL)
+            try:
+                self._proc.wait(timeout=2)  # the outer bwrap reaps its init, then exits
+            except subprocess.TimeoutExpired:
+                pass  # killed below
         try:
             os.killpg(self._proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -111,9 +116,52 @@ class BwrapSession(RunnerSession):
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            pass  # a zombie of an unkillable kernel wait; nothing else can be done from here
+            pass  # stuck in the kernel; nothing more can be done from here
+        deadline = time.monotonic() + 10
+        while self._namespace and time.monotonic() < deadline and _alive(self._init_pid, self._namespace):
+            time.sleep(0.005)
         if self._proc.stderr:
             self._proc.stderr.close()
+
+
+def _pid_namespace(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int, namespace: str) -> bool:
+    """Whether the namespace's init still runs (it exits only once every process in it is gone)."""
+    if _pid_namespace(pid) != namespace:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except OSError:
+        return False
+
+
+def _read_info(fd: int, timeout: float) -> int:
+    """The namespace init's host pid, from bwrap's --info-fd JSON."""
+    import json
+    import select
+
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+        try:
+            return int(json.loads(data)["child-pid"])
+        except (ValueError, KeyError):
+            continue
+    return 0
 
 
 class BwrapBackend:
@@ -139,24 +187,22 @@ class BwrapBackend:
         """
         limits = limits or Limits()
         session_id = uuid.uuid4().hex[:12]
-        for m in mounts:
-            if not Path(m.host_path).exists():
-                raise SandboxStartError(f"mount source {m.host_path} does not exist")
-            if not m.sandbox_path.startswith("/") or ".." in m.sandbox_path.split("/"):
-                raise SandboxStartError(f"mount target {m.sandbox_path!r} must be absolute, without '..'")
+        check_mounts(mounts)
         to_runner_r, to_runner_w = os.pipe()
         from_runner_r, from_runner_w = os.pipe()
+        info_r, info_w = os.pipe()
         try:
             proc = subprocess.Popen(
-                session_argv(self.root, limits, mounts, session_id),
+                session_argv(self.root, limits, mounts, session_id, info_w),
                 stdin=to_runner_r, stdout=from_runner_w, stderr=subprocess.PIPE,
-                env={}, start_new_session=True, close_fds=True,
+                env={}, start_new_session=True, close_fds=True, pass_fds=(info_w,),
             )  # fmt: skip
         finally:
-            os.close(to_runner_r)
-            os.close(from_runner_w)
+            for fd in (to_runner_r, from_runner_w, info_w):
+                os.close(fd)
         channel = PipeChannel(to_runner_w, from_runner_r)
         try:
+            init_pid = _read_info(info_r, 30)
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
         except (ChannelClosed, ChannelTimeout, ReplyTooLarge) as exc:
             channel.close()
@@ -164,7 +210,9 @@ class BwrapBackend:
             proc.wait()
             why = proc.stderr.read(4096).decode(errors="replace").strip()  # type: ignore[union-attr]
             raise SandboxStartError(f"cannot start a bwrap sandbox: {why or exc}") from None
-        session = BwrapSession(session_id, proc, channel, limits)
+        finally:
+            os.close(info_r)
+        session = BwrapSession(session_id, proc, channel, limits, init_pid)
         return session
 
     def sweep(self, run_id: str | None = None) -> int:

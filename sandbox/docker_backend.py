@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from sandbox.base import Limits, Mount, SandboxError, SandboxStartError
-from sandbox.layout import LABEL, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
+from sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from sandbox.session import RunnerSession
 
@@ -101,10 +101,24 @@ class DockerSession(RunnerSession):
         super().__init__(session_id, channel, limits)
 
     def _kill(self) -> None:
+        """remove(force=True) kills and removes; when Docker says a removal is already under
+        way, wait (10 s at most) for the container to be gone. If the daemon itself is gone,
+        the start-up sweep of the next process removes the container."""
+        import docker.errors
+
         try:
             self._container.remove(force=True)
+            return
+        except docker.errors.NotFound:
+            return
         except docker_errors():
-            pass  # already gone, or the daemon is: the start-up sweep removes it later
+            pass  # fall through: wait for the removal that is in progress
+        for _ in range(100):
+            try:
+                self._container.reload()
+            except docker_errors():
+                return
+            time.sleep(0.1)
 
     def _oom_events(self) -> int:
         """The cgroup's oom_kill counter when the host shows it, else Docker's OOMKilled flag."""
@@ -168,9 +182,7 @@ class DockerBackend:
         all_labels = {f"dgm.{k}": str(v) for k, v in (labels or {}).items()}
         all_labels.update({LABEL: "1", "dgm.session": session_id, "dgm.owner": owner_tag()})
         all_labels.setdefault("dgm.run", "none")
-        for m in mounts:
-            if not Path(m.host_path).exists():
-                raise SandboxStartError(f"mount source {m.host_path} does not exist")
+        check_mounts(mounts)
         container = None
         try:
             container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))

@@ -32,6 +32,8 @@ from sandbox.layout import (
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
 DEBOOTSTRAP = ["debootstrap", "--variant=minbase", "--include=python3,git", SUITE]
 ROOTFS_RECIPE = f"1:{' '.join(DEBOOTSTRAP)}:{SANDBOX_USER}:{SANDBOX_UID}:{','.join(MOUNT_POINTS)}"
+IMAGE_RECIPE = "2:work-1777"
+"""Bump when finish_rootfs or the import changes: the version label then asks for a rebuild."""
 VERSION_LABEL = "dgm.image.version"
 DOCKERFILE_DIR = Path(__file__).parent
 BASE_IMAGE = ("python", "3.11-slim")
@@ -57,7 +59,7 @@ def rootfs_stamp() -> str:
 
 def image_version() -> str:
     """Changes when the recipe or the runner changes."""
-    digest = hashlib.sha256(ROOTFS_RECIPE.encode() + RUNNER_HOST.read_bytes())
+    digest = hashlib.sha256(f"{ROOTFS_RECIPE}|{IMAGE_RECIPE}|".encode() + RUNNER_HOST.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -116,11 +118,14 @@ def customise_rootfs(root: Path) -> None:
                 child.unlink()
     for point in MOUNT_POINTS:
         (root / point.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    install_runner(root)
+    finish_rootfs(root)
     (root / ".dgm-rootfs").write_text(rootfs_stamp() + "\n")
 
 
-def install_runner(root: Path) -> None:
+def finish_rootfs(root: Path) -> None:
+    """The steps redone at every image import (cheap): the current runner, and a /work that
+    the sandbox user can write (Docker gives a tmpfs the mode of the directory beneath it)."""
+    (root / "work").chmod(0o1777)
     target = root / RUNNER_PATH.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(RUNNER_HOST, target)
@@ -201,7 +206,7 @@ def import_rootfs(client: object, image: str) -> None:
         f"LABEL {VERSION_LABEL}={image_version()}",
     ]
     with build_lock():
-        install_runner(root)  # the current runner, baked in for users of plain `docker run`
+        finish_rootfs(root)  # the current runner, baked in for users of plain `docker run`
         tar = subprocess.Popen(["tar", "-C", str(root), "--exclude=./.dgm-rootfs", "-c", "."], stdout=subprocess.PIPE)
         try:
             client.api.import_image_from_data(tar.stdout, repository=repo, tag=tag or "latest", changes=changes)  # type: ignore[attr-defined]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from pathlib import Path
+from typing import Sequence
+
+from sandbox.base import Mount, SandboxStartError
 
 DEFAULT_IMAGE = "dgm-sandbox:latest"
 SANDBOX_UID = 10001
@@ -53,3 +57,23 @@ def _start_time(pid: int) -> str:
             return f.read().rsplit(b")", 1)[1].split()[19].decode()
     except (OSError, IndexError):
         return "gone"
+
+
+def check_mounts(mounts: Sequence[Mount]) -> None:
+    """Every mount source exists and the sandbox user can use it (it is not root: a private
+    0700 directory of the host stays closed to it), and every target is a clean absolute path.
+    Both backends apply the same rule, so what works on one works on the other.
+
+    Raises: SandboxStartError naming the mount and the fix.
+    """
+    for m in mounts:
+        if not m.sandbox_path.startswith("/") or ".." in m.sandbox_path.split("/"):
+            raise SandboxStartError(f"mount target {m.sandbox_path!r} must be absolute, without '..'")
+        try:
+            info = Path(m.host_path).stat()
+        except OSError:
+            raise SandboxStartError(f"mount source {m.host_path} does not exist") from None
+        need = (stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(info.st_mode) else 0)) | (0 if m.read_only else stat.S_IWOTH)
+        if info.st_uid != SANDBOX_UID and info.st_mode & need != need:
+            fix = f"chmod o+rX{'' if m.read_only else 'w'} {m.host_path} (or chown {SANDBOX_UID})"
+            raise SandboxStartError(f"mount source {m.host_path} is closed to the sandbox user {SANDBOX_UID}: {fix}")

@@ -32,6 +32,11 @@ for d in ("/", "/etc", "/usr", "/opt/dgm"):
     except OSError:
         pass
 obs["writable_system"] = writable
+try:
+    open("/work/.probe", "w").close()
+    obs["work_writable"] = True
+except OSError:
+    obs["work_writable"] = False
 texts = []
 for pid in os.listdir("/proc"):
     if pid.isdigit():
@@ -89,6 +94,7 @@ def run_self_check(backend: Backend, limits: Limits | None = None) -> list[Check
             0 < limit_values["NOFILE"] <= limits.nofile and limit_values["CORE"] == 0 and 0 < limit_values["FSIZE"] <= limits.fsize_mb << 20,
             ", ".join(f"{k}={v}" for k, v in limit_values.items()),
         ),
+        CheckResult("workspace writable", obs["work_writable"], "/work accepts files"),
         CheckResult("writable space bounded", obs["work_bytes"] <= (limits.work_mb + 1) << 20, f"/work holds {obs['work_bytes'] >> 20} MiB"),
         CheckResult("deadline enforced", slept.timed_out and "sleep" not in after.stdout.decode(), f"sleep 30 with a 1 s timeout: timed out={slept.timed_out}"),
     ]

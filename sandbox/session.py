@@ -41,6 +41,8 @@ class RunnerSession:
         self.transfer_caps = TransferCaps()
         self._channel = channel
         self._lock = threading.Lock()
+        self._kill_lock = threading.Lock()
+        self._killed = False
         self._closed = False
         self._dead_reason = ""
         self._timer = threading.Timer(limits.wall_seconds, self._expire)
@@ -159,7 +161,7 @@ class RunnerSession:
             self._closed = True
             self._dead_reason = self._dead_reason or "the session was closed"
         self._channel.close()
-        self._kill()
+        self._kill_once()
 
     def __enter__(self) -> "RunnerSession":
         return self
@@ -202,13 +204,14 @@ class RunnerSession:
     def _lost(self, exc: SandboxError, start: float, oom_before: int) -> ExecResult:
         """The runner did not answer properly: kill the session and report what we know."""
         expired = self._dead_reason.startswith("wall")
+        oom = self._oom_events() > oom_before
         self._die(str(exc))
         return ExecResult(
             exit_code=None,
             stdout=b"",
             stderr=f"sandbox: {exc}; session killed\n".encode(),
             timed_out=isinstance(exc, ChannelTimeout) or expired,
-            oom_killed=self._oom_events() > oom_before,
+            oom_killed=oom,
             duration=time.monotonic() - start,
         )
 
@@ -216,9 +219,16 @@ class RunnerSession:
         if not self._dead_reason:
             self._dead_reason = reason
         self._closed = True
-        self._kill()
+        self._kill_once()
+
+    def _kill_once(self) -> None:
+        """Kill and remove once; a second caller (timer, request, close) waits for the first."""
+        with self._kill_lock:
+            if not self._killed:
+                self._killed = True
+                self._kill()
 
     def _expire(self) -> None:
         self._dead_reason = self._dead_reason or f"wall-clock limit of {self.limits.wall_seconds:g}s passed"
         self._closed = True
-        self._kill()
+        self._kill_once()
