@@ -19,12 +19,12 @@ def report(
     top: Annotated[int, typer.Option(help="How many top agents the page lists, each with its diff.")] = 20,
 ) -> None:
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
-    from archive import Archive
+    from archive import Reader
 
     from dgm.report import build_report
 
     run_dir = resolve_run(run)
-    archive = Archive.open(run_dir, readonly=True)
+    archive = Reader.open(run_dir)
     out_dir = out if out is not None else run_dir / "report"
     files = build_report(archive, out_dir, run_name=run_dir.name, top=max(top, 0))
     out_console = console()

@@ -29,9 +29,15 @@ _group_run: list[Path] = []  # `dgm review --run X approve ID`: the group's --ru
 
 
 def _open(run: Path | None, readonly: bool) -> Any:
+    """The run's archive: the light sqlite3 Reader for reading, the store for verdicts."""
+    run_dir = resolve_run(run or (_group_run[0] if _group_run else None))
+    if readonly:
+        from archive import Reader
+
+        return Reader.open(run_dir)
     from archive import Archive
 
-    return Archive.open(resolve_run(run or (_group_run[0] if _group_run else None)), readonly=readonly)
+    return Archive.open(run_dir)
 
 
 @app.callback()
