@@ -24,6 +24,7 @@ from archive.records import (
     ReviewRecord,
     Spend,
     TaskResultRecord,
+    VerifyReport,
 )
 from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
 
@@ -185,6 +186,13 @@ class Queries:
     def get_state(self, key: str, default: Any = None) -> Any:
         rows = self._rows(f"SELECT value FROM {STATE} WHERE key = :k", {"k": key})
         return json.loads(rows[0]["value"]) if rows else default
+
+    def verify(self, repair: bool = False) -> "VerifyReport":
+        """Check the database against git both ways (see `archive.verify`); `repair` only
+        re-creates missing refs of existing commits, so it is safe from a reader."""
+        from archive.verify import verify
+
+        return verify(self, self._git_dir, repair=repair)
 
     def logs_dir(self, agent_id: str) -> Path:
         """Where the agent's transcripts and task logs go (not created here).

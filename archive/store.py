@@ -53,7 +53,6 @@ from archive.schema import (
     agent_ref,
     statements_for,
 )
-from archive.verify import verify
 
 T = TypeVar("T")
 SKIPPED_NAMES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
@@ -494,7 +493,7 @@ class Archive(Queries):
     def verify(self, repair: bool = False) -> VerifyReport:
         """Check the database against git both ways; see `archive.verify`."""
         with self._lock:
-            return verify(self, self._git_dir, repair=repair and not self._readonly)
+            return super().verify(repair=repair and not self._readonly)
 
     def compact(self) -> None:
         """Pack git's loose objects and refs and checkpoint the WAL (sizes, not correctness)."""
