@@ -163,6 +163,7 @@ def build_image(image: str, force: bool = False, method: str = "auto") -> BuildR
             )
         except docker_errors() as exc:
             raise BuildError(f"docker build failed: {str(exc).splitlines()[0]}") from None
+        prune_old_images(client)
         return BuildReport("image", "built", f"{image} from sandbox/Dockerfile")
     if method == "dockerfile":
         raise BuildError(f"the base image {':'.join(BASE_IMAGE)} cannot be pulled (no registry?); use --method offline")
@@ -217,3 +218,15 @@ def import_rootfs(client: object, image: str) -> None:
             tar.wait()
     if not image_current(client, image):
         raise BuildError(f"docker import did not produce {image} with the expected version label")
+    prune_old_images(client)
+
+
+def prune_old_images(client: object) -> None:
+    """Remove our earlier builds that a rebuild left untagged (they only take disk)."""
+    from sandbox.docker_backend import docker_errors
+
+    try:
+        for old in client.images.list(filters={"dangling": True, "label": VERSION_LABEL}):  # type: ignore[attr-defined]
+            client.images.remove(old.id)  # type: ignore[attr-defined]
+    except docker_errors():
+        pass  # still used by a container, or the daemon is busy: harmless, try next build

@@ -70,8 +70,10 @@ class RunnerSession:
     ) -> ExecResult:
         """Run a command in its own process group; stragglers are killed when it ends.
 
-        Raises: SessionClosedError when the session is gone.
+        Raises: SessionClosedError when the session is gone; SandboxError for an empty argv.
         """
+        if not argv:
+            raise SandboxError("an empty command was given to exec")
         timeout = self.limits.exec_timeout if timeout is None else timeout
         cap = self.limits.output_bytes
         header = {"op": "exec", "argv": list(argv), "timeout": timeout, "env": dict(env or {}), "cwd": cwd, "cap": cap}
@@ -93,6 +95,8 @@ class RunnerSession:
         """
         if not items:
             return []
+        if not all(item.argv for item in items):
+            raise SandboxError("a batch item has an empty command")
         workers = parallel or max(1, int(self.limits.cpus))
         cap = self.limits.output_bytes
         wire = [

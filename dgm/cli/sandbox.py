@@ -30,18 +30,22 @@ def build(
         raise typer.BadParameter("--method must be auto, dockerfile or offline")
     out = console()
     out.soft_wrap = True
-    if backend in ("bwrap", "all"):
-        report = build_rootfs(force=force)
-        out.print(f"rootfs: {report.action} ({report.detail})")
+    steps = [("rootfs", lambda: build_rootfs(force=force))] if backend in ("bwrap", "all") else []
     if backend in ("docker", "all"):
+        steps.append(("image", lambda: build_image(image, force=force, method=method)))
+    failures = []
+    for what, step in steps:
         try:
-            report = build_image(image, force=force, method=method)
+            report = step()
         except SandboxError as exc:
-            if backend == "docker" or "no Docker daemon" not in str(exc):
+            if backend != "all":
                 raise
-            out.print(f"image: skipped ({exc})")
-            return
-        out.print(f"image: {report.action} ({report.detail})")
+            failures.append(exc)
+            out.print(f"{what}: not built ({exc})")
+            continue
+        out.print(f"{what}: {report.action} ({report.detail})")
+    if len(failures) == len(steps):
+        raise failures[0]  # 'all' needs at least one backend ready
 
 
 @app.command()

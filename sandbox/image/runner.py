@@ -269,7 +269,7 @@ def serve():
             return
         try:
             header, data = OPS[req["op"]](req, payload)
-        except (OSError, ValueError, KeyError, TypeError, tarfile.TarError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, tarfile.TarError) as exc:
             header, data = {"error": f"{type(exc).__name__}: {exc}"}, b""
         write_frame(stdout, header, data)
 
