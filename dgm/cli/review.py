@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from dgm.errors import DgmError
 
 app = typer.Typer(
     help="Review children's diffs: next (the default), approve, reject, note, ls, show.",
@@ -144,7 +145,7 @@ def reject(agent_id: Annotated[str, typer.Argument(metavar="ID")], note: NoteOpt
 def add_note(agent_id: Annotated[str, typer.Argument(metavar="ID")], note: NoteOption = "", run: RunOption = None) -> None:
     """Keep a note on an agent without deciding on it."""
     if not note.strip():
-        raise typer.BadParameter("a note needs text: --note TEXT", param_hint="--note")
+        raise DgmError("a note needs text: dgm review note ID --note TEXT")
     _verdict("note", agent_id, note, run)
 
 

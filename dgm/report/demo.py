@@ -60,9 +60,10 @@ def _mutate(files: dict[str, bytes], i: int, rng: random.Random) -> dict[str, by
     return files
 
 
-def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = "demo") -> tuple[Any, DemoStats]:
+def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = "demo", reviewer: bool = True) -> tuple[Any, DemoStats]:
     """Create a run at `run_dir` with `n_agents` agents (the seed included), evaluations,
-    reviews and ledger rows. Returns the open archive and what was written."""
+    ledger rows and, with `reviewer`, a synthetic reviewer's verdicts. Returns the open
+    archive and what was written."""
     from archive import Archive
 
     rng = random.Random(seed)
@@ -99,7 +100,7 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
         value = min(1.0, max(0.0, score[parent] + rng.gauss(0.012, 0.06)))
         _evaluate(archive, child.id, value, rng)
         code[child.id], score[child.id], children[child.id] = files, value, 0
-        verdict = _review(rng, tricky)
+        verdict = _review(rng, tricky) if reviewer else None
         if verdict:
             archive.add_review(child.id, verdict, note="demo reviewer" if verdict != "note" else "looks fine, check prompts")
             reviews += 1

@@ -116,7 +116,7 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
     ax.scatter(x[rejected], y[rejected], s=size * (1.3 if small else 3.0), marker="x", color=REJECT_COLOR, linewidths=2.0 if small else 0.9, zorder=7)
     if best:
         ax.scatter([x[index[best.id]]], [y[index[best.id]]], s=size * 2.5 if small else 220, marker="*", color="#ffbf00", edgecolors="black", linewidths=0.8, zorder=8)
-    _label_lineage(ax, agents, x, y, path if not small else range(n), small)
+    _label_lineage(ax, agents, x, y, range(n) if small else _spaced(path, 9), small)
 
     fig.colorbar(points, ax=ax, fraction=0.035, pad=0.02, label="score")
     handles = [
@@ -136,12 +136,20 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
     ax.set_title(f"Lineage of {n} agents{layout_name}", loc="left")
 
 
+def _spaced(path: list[int], most: int) -> list[int]:
+    """At most `most` nodes of a path, evenly spread, always the first and the last."""
+    if len(path) <= most:
+        return path
+    picks = np.unique(np.linspace(0, len(path) - 1, most).round().astype(int))
+    return [path[i] for i in picks]
+
+
 def _label_lineage(ax: Any, agents: list[Any], x: np.ndarray, y: np.ndarray, which: Any, small: bool) -> None:
     for i in which:
         agent = agents[i]
         score = "-" if agent.score is None else f"{agent.score:.2f}"
         if small:
-            ax.annotate(f"{agent.id}\n{score}", (x[i], y[i]), textcoords="offset points", xytext=(0, -14), ha="center", va="top", fontsize=7.5, zorder=9)
+            ax.annotate(f"{agent.id}\n{score}", (x[i], y[i]), textcoords="offset points", xytext=(0, -16), ha="center", va="top", fontsize=7.5, zorder=9)
         else:
             ax.annotate(
                 f"{agent.id} {score}", (x[i], y[i]), textcoords="offset points", xytext=(4, 4), fontsize=7, zorder=9,
@@ -195,7 +203,7 @@ def render_figures(data: ReportData, out_dir: Path) -> list[Figure]:
     big = len(data.agents) > LAYERED_MAX
     specs = [
         ("scores", "Score over iterations", (9, 4.8)),
-        ("lineage", "Lineage", (11, 11.5) if big else (11, 7)),
+        ("lineage", "Lineage", (11, 10.5) if big else (11, 7)),
         ("spend", "Spend over time", (9, 4.8)),
     ]
     figures = []
