@@ -127,8 +127,7 @@ def grade_humaneval(job, child):
 
 
 def grade_reasoning(job, child):
-    reply = child.call({"site": job["site"], "family": job["family"], "config": job["config"],
-                        "answer": job["answer"], "entry": job["entry"]})
+    reply = child.call({k: job[k] for k in ("site", "module", "dataset_class", "config_class", "config", "answer", "entry")})
     if "ret" not in reply:
         return False, "failed", "verifier raised: " + str(reply.get("exc"))[:500]
     score = decode(reply["ret"])

@@ -1,0 +1,270 @@
+"""Staged evaluation of one agent directory on one or more suites.
+
+Per suite, tasks are taken in a seed-fixed permutation (the same for every agent, so
+scores compare); stage k adds the next `stages[k].tasks` of them, and the next stage runs
+only if the suite's score so far reaches the stage's threshold. Within a stage, agents run
+in parallel sandboxes, then all outputs are graded in one fresh grading session. A stage
+already evaluated for an identical tree on the same task set is reused, not re-run.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from evals.agent_run import AgentRun, run_agent
+from evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
+from evals.registry import get_suite
+from evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
+from sandbox import Limits
+
+LOG_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task_id: str
+    suite: str
+    stage: int
+    passed: bool
+    duration: float
+    exit_reason: str
+    """'ok' when passed; else the agent's failure (timeout, exit, oom, bad-output) or the
+    grader's reason (failed, no-output, timeout...)."""
+    log: str = ""
+    log_path: str | None = None
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class StageResult:
+    suite: str
+    stage: int
+    n_tasks: int
+    n_passed: int
+    score_so_far: float
+    """The suite's score over this and the earlier stages."""
+    reused: bool = False
+
+
+@dataclass
+class EvaluationReport:
+    agent_dir: str
+    tree_hash: str
+    results: list[TaskResult] = field(default_factory=list)
+    stages: list[StageResult] = field(default_factory=list)
+    stopped_early: dict[str, int] = field(default_factory=dict)
+    """suite -> index of the stage after which the plan stopped (threshold not met)."""
+
+    @property
+    def score(self) -> float:
+        """Passed tasks over all tasks run (0.0 when none ran)."""
+        return sum(r.passed for r in self.results) / len(self.results) if self.results else 0.0
+
+    def suite_score(self, suite: str) -> float:
+        rows = [r for r in self.results if r.suite == suite]
+        return sum(r.passed for r in rows) / len(rows) if rows else 0.0
+
+    @property
+    def reused(self) -> bool:
+        return bool(self.stages) and all(s.reused for s in self.stages)
+
+    def to_dict(self, logs: bool = False) -> dict[str, Any]:
+        results = [asdict(r) if logs else {k: v for k, v in asdict(r).items() if k != "log"} for r in self.results]
+        return {
+            "agent_dir": self.agent_dir, "tree_hash": self.tree_hash, "score": self.score,
+            "suites": {s: self.suite_score(s) for s in dict.fromkeys(r.suite for r in self.results)},
+            "reused": self.reused, "stages": [asdict(s) for s in self.stages],
+            "stopped_early": self.stopped_early, "results": results,
+        }
+
+
+def stage_order(tasks: Sequence[Task], seed: int, suite: str) -> list[Task]:
+    """The suite's tasks in a permutation fixed by (seed, suite name)."""
+    order = sorted(tasks, key=lambda t: t.id)
+    random.Random(f"{seed}:{suite}").shuffle(order)
+    return order
+
+
+def stage_slices(n_tasks: int, plan: StagePlan, limit: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each stage in the permutation; stages past the end are dropped."""
+    total = n_tasks if limit is None else min(limit, n_tasks)
+    slices, start = [], 0
+    for stage in plan.stages:
+        end = min(start + stage.tasks, total)
+        if end <= start:
+            break
+        slices.append((start, end))
+        start = end
+    return slices
+
+
+def _safe_name(task_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", task_id)
+
+
+@dataclass
+class _Context:
+    agent_dir: Path
+    backend: Any
+    llm: LLMAccess
+    archive: EvalArchive | None
+    agent_id: str | None
+    workers: int
+    limits: Limits | None
+    tree_hash: str
+    cache: DiskCache | None
+    tick: Callable[[int], None]
+
+
+def evaluate(
+    agent_dir: Path,
+    suites: Sequence[str | Suite],
+    plan: StagePlan,
+    backend,
+    *,
+    llm: LLMAccess | None = None,
+    archive: EvalArchive | None = None,
+    agent_id: str | None = None,
+    workers: int = 2,
+    limits: Limits | None = None,
+    progress: bool = True,
+    limit: int | None = None,
+    cache: DiskCache | None = None,
+) -> EvaluationReport:
+    """Evaluate the agent in `agent_dir` on each suite with the staged plan.
+
+    `limits` apply to each agent run (default: the task's own timeout); `limit` caps the
+    tasks per suite. Results go to `archive` when given (with `agent_id`), else reuse goes
+    through an on-disk cache.
+
+    Raises: UnknownSuiteError, SandboxError when sandboxes cannot be started.
+    """
+    agent_dir = Path(agent_dir)
+    resolved = [get_suite(s) if isinstance(s, str) else s for s in suites]
+    use_archive = archive is not None and agent_id is not None
+    tree = archive.tree_hash(agent_id) if use_archive else dir_tree_hash(agent_dir)
+    report = EvaluationReport(str(agent_dir), tree)
+    with _progress(progress) as (bar, tick):
+        ctx = _Context(agent_dir, backend, llm or NoLLM(), archive if use_archive else None, agent_id,
+                       max(1, workers), limits, tree, None if use_archive else (cache or DiskCache()), tick)
+        for suite in resolved:
+            order = stage_order(suite.tasks(), plan.seed, suite.name)
+            slices = stage_slices(len(order), plan, limit)
+            for k, (start, end) in enumerate(slices):
+                bar(f"{suite.name} stage {k + 1}/{len(slices)}", end - start)
+                results, reused = _run_stage(ctx, suite, k, order[start:end])
+                report.results.extend(results)
+                so_far = report.suite_score(suite.name)
+                report.stages.append(StageResult(suite.name, k, len(results), sum(r.passed for r in results), so_far, reused))
+                if k + 1 < len(slices) and so_far < plan.stages[k].min_score_to_continue:
+                    report.stopped_early[suite.name] = k
+                    break
+    return report
+
+
+def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tuple[list[TaskResult], bool]:
+    key = task_ids_key(t.id for t in tasks)
+    reused = _reuse(ctx, suite.name, stage, key, tasks)
+    if reused is not None:
+        ctx.tick(len(tasks))
+        return reused, True
+    with ThreadPoolExecutor(ctx.workers) as pool:
+        runs = list(pool.map(lambda task: _run_one(ctx, task), tasks))
+    verdicts = suite.grade(ctx.backend, [(task, run.files) for task, (run, _) in zip(tasks, runs)])
+    results = [_result(ctx, suite.name, stage, task, run, took, verdict) for task, (run, took), verdict in zip(tasks, runs, verdicts)]
+    _record(ctx, suite.name, stage, key, results, reused_from=None)
+    if ctx.cache is not None:
+        ctx.cache.put(ctx.tree_hash, suite.name, key, [asdict(r) for r in results])
+    return results, False
+
+
+def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
+    limits = ctx.limits or Limits(wall_seconds=task.timeout + 60, exec_timeout=task.timeout)
+    start = time.monotonic()
+    with ctx.llm.grant(agent_id=ctx.agent_id, task_id=task.id, purpose="solve") as mounts:
+        run = run_agent(ctx.backend, ctx.agent_dir, task.instruction, task.workspace, limits=limits,
+                        llm_mounts=mounts, labels={"dgm.task": task.id[:60]})
+    ctx.tick(1)
+    return run, time.monotonic() - start
+
+
+def _result(ctx: _Context, suite: str, stage: int, task: Task, run: AgentRun, took: float, verdict: Verdict) -> TaskResult:
+    if verdict.passed:
+        reason = "ok"
+    elif run.exit_reason not in ("ok", "exit"):
+        reason = run.exit_reason
+    else:
+        reason = verdict.reason or "failed"
+    log = f"{run.log}\n--- grade ---\n{'passed' if verdict.passed else 'failed'}: {verdict.reason}\n{verdict.log}"[-LOG_CHARS:]
+    log_path = None
+    if ctx.archive is not None and ctx.agent_id is not None:
+        path = Path(ctx.archive.logs_dir(ctx.agent_id)) / "eval" / suite / f"{_safe_name(task.id)}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(log, encoding="utf-8")
+        log_path = str(path)
+    return TaskResult(task.id, suite, stage, verdict.passed, round(took, 3), reason, log, log_path)
+
+
+def _record(ctx: _Context, suite: str, stage: int, key: str, results: list[TaskResult], reused_from: int | None) -> None:
+    if ctx.archive is None or ctx.agent_id is None:
+        return
+    eid = ctx.archive.start_evaluation(ctx.agent_id, suite, stage, len(results), reused_from=reused_from, task_key=key)
+    for r in results:
+        ctx.archive.add_task_result(eid, r.task_id, r.passed, r.duration, r.exit_reason, r.log_path)
+    n_passed = sum(r.passed for r in results)
+    ctx.archive.finish_evaluation(eid, n_passed / len(results) if results else 0.0, n_passed)
+
+
+def _reuse(ctx: _Context, suite: str, stage: int, key: str, tasks: list[Task]) -> list[TaskResult] | None:
+    """The stored results of an identical tree on this task set, recorded again as a reuse."""
+    if ctx.archive is not None:
+        found = ctx.archive.find_evaluation_by_tree(ctx.tree_hash, suite, key)
+        if found is None:
+            return None
+        rows = ctx.archive.task_results(found.id)
+        results = [TaskResult(r.task_id, suite, stage, bool(r.passed), float(r.duration), r.exit_reason,
+                              log_path=r.log_path, reused=True) for r in rows]
+        _record(ctx, suite, stage, key, results, reused_from=found.id)
+        return results
+    stored = ctx.cache.get(ctx.tree_hash, suite, key) if ctx.cache is not None else None
+    if stored is None or len(stored) != len(tasks):
+        return None
+    return [TaskResult(**{**row, "stage": stage, "reused": True}) for row in stored]
+
+
+class _progress:
+    """A rich progress bar on stderr (or nothing): yields (start-a-bar, advance)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = None
+        self.current = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            from rich.console import Console
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.progress.__enter__()
+        return self.bar, self.tick
+
+    def bar(self, description: str, total: int) -> None:
+        if self.progress is not None:
+            self.current = self.progress.add_task(description, total=total)
+
+    def tick(self, n: int) -> None:
+        if self.progress is not None and self.current is not None:
+            self.progress.advance(self.current, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
