@@ -76,6 +76,7 @@ def _review_one(archive: Any, agent_id: str, position: str, out: Any) -> bool:
     from dgm.review.queue import load_packet
 
     packet = load_packet(archive, agent_id)
+    out.rule(f"review {agent_id}")
     out.print(views.packet_summary(packet, position))
     _show_diff(packet.diff, out)
     while True:

@@ -107,7 +107,7 @@ def packet_summary(packet: ReviewPacket, position: str = "") -> RenderableType:
     parts: list[RenderableType] = [header(packet, position), flags_view(packet.flags), context_view(packet)]
     parts += [scores_table(packet.scores, packet.agent.parent_id), spend_line(packet.spend)]
     if packet.reviews:
-        parts.append(reviews_table(packet.reviews, "Earlier notes"))
+        parts.append(reviews_table(packet.reviews, "Reviews so far"))
     return Group(*parts)
 
 
