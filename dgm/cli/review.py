@@ -72,13 +72,11 @@ def _review_one(archive: Any, agent_id: str, position: str, out: Any) -> bool:
     """Show one child and take verdicts until one decides it. False when the reviewer quits."""
     from rich.prompt import Prompt
 
-    from dgm.review import views
     from dgm.review.queue import load_packet
 
     packet = load_packet(archive, agent_id)
     out.rule(f"review {agent_id}")
-    out.print(views.packet_summary(packet, position))
-    _show_diff(packet.diff, out)
+    _show_packet(packet, out, position)
     while True:
         try:
             answer = Prompt.ask(
@@ -107,15 +105,25 @@ def _review_one(archive: Any, agent_id: str, position: str, out: Any) -> bool:
             return True
 
 
-def _show_diff(diff: str, out: Any) -> None:
-    from dgm.review.views import diff_view
+def _show_packet(packet: Any, out: Any, position: str = "") -> None:
+    """Summary (flags first) then the diff. On a terminal, a long review goes through the
+    pager as a whole, so it still opens on the flags, and a one-line recap stays on screen."""
+    import os
 
-    long = len(diff.splitlines()) > max(out.height - 5, 10)
-    if out.is_terminal and long:
-        with out.pager(styles=True):
-            out.print(diff_view(diff))
-    else:
-        out.print(diff_view(diff))
+    from dgm.review import views
+
+    summary, diff = views.packet_summary(packet, position), views.diff_view(packet.diff)
+    long = len(packet.diff.splitlines()) + 25 > out.height
+    if not (out.is_terminal and long):
+        out.print(summary)
+        out.print(diff)
+        return
+    if "R" not in os.environ.get("LESS", ""):  # let less show colours instead of escape codes
+        os.environ["LESS"] = (os.environ.get("LESS", "") + " -R").strip()
+    with out.pager(styles=True):
+        out.print(summary)
+        out.print(diff)
+    out.print(views.recap(packet))
 
 
 def _record(archive: Any, agent_id: str, verdict: str, note: str, out: Any) -> None:
@@ -160,11 +168,7 @@ def show(agent_id: Annotated[str, typer.Argument(metavar="ID")], run: RunOption 
     if as_json:
         print_json(_packet_json(packet))
         return
-    from dgm.review import views
-
-    out = console()
-    out.print(views.packet_summary(packet))
-    _show_diff(packet.diff, out)
+    _show_packet(packet, console())
 
 
 def _packet_json(packet: Any) -> dict[str, Any]:

@@ -125,6 +125,8 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
         Line2D([], [], marker="x", ls="", color=REJECT_COLOR, markersize=8, mew=2, label=f"rejected by a reviewer ({int(rejected.sum())})"),
         Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor=INVALID_COLOR, markersize=8, label=f"invalid ({int(invalid.sum())})"),
     ]
+    if unscored.any():
+        handles.append(Line2D([], [], marker="o", ls="", color="#dddddd", markeredgecolor="#999999", markersize=8, label=f"not scored yet ({int(unscored.sum())})"))
     if small and approved.any():
         handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="none", markeredgecolor="#2ca02c", mew=1.6, markersize=11, label="approved"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3, frameon=False, fontsize=8.5)
@@ -133,7 +135,7 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
     ax.margins(0.06)
     ax.axis("off")
     layout_name = "" if small else f", radial: seed at the centre, one ring per generation"
-    ax.set_title(f"Lineage of {n} agents{layout_name}", loc="left")
+    ax.set_title(f"Lineage of {n} agent{'s' if n != 1 else ''}{layout_name}", loc="left")
 
 
 def _spaced(path: list[int], most: int) -> list[int]:

@@ -111,6 +111,21 @@ def packet_summary(packet: ReviewPacket, position: str = "") -> RenderableType:
     return Group(*parts)
 
 
+def recap(packet: ReviewPacket) -> Text:
+    """One line to decide by once a paged review is closed: flags, score change, cost."""
+    text = header(packet)
+    if packet.flags:
+        kinds = sorted({f.kind for f in packet.flags})
+        text.append(f"\n{len(packet.flags)} flag(s): {', '.join(kinds)}", style="bold red")
+    else:
+        text.append("\nno flags", style="green")
+    deltas = [row.delta for row in packet.scores if row.delta is not None]
+    if deltas:
+        text.append(f"; score change {deltas[-1]:+.3f} in the last common stage")
+    text.append(f"; cost ${packet.spend.usd:.4f}")
+    return text
+
+
 def pending_table(agents: Sequence[Any], flag_counts: dict[str, int] | None = None) -> RenderableType:
     """The review queue: one line per child waiting for a verdict."""
     if not agents:
