@@ -1,5 +1,11 @@
-"""Task suites, graders and staged evaluation."""
+"""Task suites, graders and staged evaluation.
 
+Public interface: the contract (Task, Verdict, Suite, LLMAccess, NoLLM, Stage, StagePlan,
+errors), suites by name (`get_suite`, `suite_names`), one agent run (`run_agent`), and
+staged evaluation (`evaluate` -> EvaluationReport). Suite modules load lazily.
+"""
+
+from evals.agent_run import AgentRun, run_agent
 from evals.base import (
     EvalError,
     LLMAccess,
@@ -12,16 +18,32 @@ from evals.base import (
     UnknownSuiteError,
     Verdict,
 )
+from evals.evaluate import EvaluationReport, StageResult, TaskResult, evaluate
+from evals.plan import parse_stage_plan
+from evals.registry import get_suite, suite_names
+from evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
 
 __all__ = [
+    "AgentRun",
+    "EvalArchive",
     "EvalError",
+    "EvaluationReport",
     "LLMAccess",
     "NoLLM",
     "Stage",
     "StagePlan",
+    "StageResult",
     "Suite",
     "Task",
     "TaskFormatError",
+    "TaskResult",
     "UnknownSuiteError",
     "Verdict",
+    "dir_tree_hash",
+    "evaluate",
+    "get_suite",
+    "parse_stage_plan",
+    "run_agent",
+    "suite_names",
+    "task_ids_key",
 ]
