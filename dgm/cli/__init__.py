@@ -91,15 +91,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def handle_error(exc: Exception) -> int:
-    import click
+    import typer.exceptions
 
-    if isinstance(exc, click.exceptions.Exit):
+    # typer >= 0.29 carries its own copy of click, so match its classes, not click's
+    if isinstance(exc, typer.exceptions.Exit):
         return exc.exit_code
-    if isinstance(exc, click.ClickException):
-        exc.show()
-        return exc.exit_code
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.exceptions.Abort):
         return fail("aborted", 130)
+    show = getattr(exc, "show", None)
+    if isinstance(exc, typer.exceptions.TyperException) and callable(show):
+        show()  # usage errors: typer's own message with the usage line
+        return int(getattr(exc, "exit_code", 2))
     if os.environ.get("DGM_DEBUG"):
         raise exc
     if is_expected(exc):

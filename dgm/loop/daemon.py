@@ -130,10 +130,10 @@ class Daemon:
         return ""
 
     def _candidates(self) -> list[Candidate]:
-        from dgm.review import is_eligible_parent
+        from dgm.review import is_eligible_parent, latest_verdicts
 
         archive = self.ctx.archive
-        reviews = archive.reviews()
+        reviews = latest_verdicts(archive.reviews())
         children = archive.children_counts()
         require = self.ctx.config.loop.require_approval
         method = self.ctx.config.loop.selection

@@ -69,3 +69,10 @@ def test_commands_outside_a_run_say_so(tmp_path):
     assert "no run found under ./runs/" in result.stderr
     result = dgm("status", "--run", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "is not a run directory" in result.stderr
+
+
+def test_usage_errors_are_typers_message_not_an_internal_error():
+    result = dgm("archive", "no-such-subcommand")
+    assert result.returncode == 2
+    assert "No such command 'no-such-subcommand'" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
