@@ -500,6 +500,8 @@ class Archive(Queries):
         with self._lock:
             gitread.git(self._git_dir, "repack", "-adq")
             gitread.git(self._git_dir, "pack-refs", "--all")
+            if self._git is not None:
+                self._git.packed = True
             if not self._readonly and self._engine.dialect.name == "sqlite":
                 with self._engine.connect() as conn:  # outside any transaction, or SQLite refuses
                     conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -78,7 +78,7 @@ def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = Non
 # tree
 
 
-@dataclass
+@dataclass(repr=False)
 class TreeNode:
     agent: AgentRecord
     via: list[AgentRecord] = field(default_factory=list)
@@ -89,7 +89,7 @@ class TreeNode:
     hidden_best: float | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Lineage:
     roots: list[TreeNode]
     best_id: str | None
@@ -132,7 +132,7 @@ def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: 
     pruned = top is not None and top < len(agents)
     if pruned:
         ranked = sorted((a for a in agents if a.status == "evaluated" and a.score is not None), key=lambda a: (-(a.score or 0), a.seq))
-        interesting = {a.id for a in ranked[:top]} | best_path | {a.id for a in kids.get(None, [])}
+        interesting = {a.id for a in ranked[:top]} | {a.id for a in kids.get(None, [])} | ({best.id} if best else set())
         keep: set[str] = set()
         for ident in interesting:
             while ident and ident not in keep:
@@ -140,33 +140,43 @@ def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: 
                 ident = by_id[ident].parent_id if by_id[ident].parent_id in by_id else None
     else:
         interesting = keep = set(by_id)
+
+    def hide(node: TreeNode, agent: AgentRecord) -> None:
+        node.hidden += size[agent.id]
+        node.hidden_best = _max(node.hidden_best, sub_best[agent.id])
+
+    roots: list[TreeNode] = []
     shown = 0
-
-    def build(agent: AgentRecord, level: int, via: list[AgentRecord]) -> TreeNode:
-        nonlocal shown
-        shown += 1 + len(via)
-        out = TreeNode(agent, via)
-        for child in kids.get(agent.id, []):
+    # iterative, so a lineage thousands deep cannot hit the recursion limit
+    stack: list[tuple[AgentRecord, int, list[TreeNode]]] = [(a, 0, roots) for a in reversed(kids.get(None, []))]
+    while stack:
+        agent, level, siblings = stack.pop()
+        node = TreeNode(agent)
+        while pruned and agent.id not in interesting:  # fold pass-through ancestors into one line
+            kept = [k for k in kids.get(agent.id, []) if k.id in keep]
+            if len(kept) != 1:
+                break
+            for other in kids.get(agent.id, []):
+                if other.id not in keep:
+                    hide(node, other)
+            node.via.append(agent)
+            agent = node.agent = kept[0]
+        shown += 1 + len(node.via)
+        siblings.append(node)
+        for child in reversed(kids.get(agent.id, [])):
             if child.id not in keep or (depth is not None and level + 1 > depth):
-                out.hidden += size[child.id]
-                out.hidden_best = _max(out.hidden_best, sub_best[child.id])
-                continue
-            chain: list[AgentRecord] = []
-            while pruned and child.id not in interesting:  # fold a pass-through ancestor
-                kept = [k for k in kids.get(child.id, []) if k.id in keep]
-                if len(kept) != 1:
-                    break
-                for other in kids.get(child.id, []):
-                    if other.id not in keep:
-                        out.hidden += size[other.id]
-                        out.hidden_best = _max(out.hidden_best, sub_best[other.id])
-                chain.append(child)
-                child = kept[0]
-            out.children.append(build(child, level + 1, chain))
-        return out
-
-    roots = [build(a, 0, []) for a in kids.get(None, [])]
+                hide(node, child)
+            else:
+                stack.append((child, level + 1, node.children))
     return Lineage(roots, best.id if best else None, best_path, len(agents), shown, pruned)
+
+
+def walk(nodes: Iterable[TreeNode]) -> Iterable[TreeNode]:
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
 
 
 def _node_label(node: TreeNode, lineage: Lineage) -> Text:
@@ -174,7 +184,10 @@ def _node_label(node: TreeNode, lineage: Lineage) -> Text:
     on_path = a.id in lineage.best_path
     text = Text()
     if node.via:
-        text.append(" › ".join(v.id for v in node.via) + " › ", style="green dim" if on_path else "dim")
+        ids = [v.id for v in node.via]
+        if len(ids) > 4:
+            ids = [ids[0], f"… {len(ids) - 2} …", ids[-1]]
+        text.append(" › ".join(ids) + " › ", style="green dim" if on_path else "dim")
     text.append(a.id, style="bold green" if on_path else "bold")
     text.append(f"  {fmt_score(a.score)}", style="green" if on_path else "")
     if a.status != "evaluated":

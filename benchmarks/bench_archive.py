@@ -1,0 +1,218 @@
+"""Archive speed.
+
+1. Start-up: `dgm --help` against `python -c "import sqlite3"` (goal: within 3x).
+2. Imports: `dgm --help` and `dgm archive ls` must not import litellm, docker or scikit-learn
+   (also reported: whether the browse path avoided sqlmodel/SQLAlchemy and GitPython).
+3. A synthetic archive of N agents (default 10,000): a ~20-file seed, children chosen with a
+   DGM-like rule (good, little-explored parents), each changing a few lines. Reports the time
+   per agent added, `dgm archive ls|tree|show` wall times as subprocess CLI calls (goal: each
+   under 0.5 s), and database and git sizes per agent (loose, then packed).
+
+    python benchmarks/bench_archive.py [--agents N] [--keep DIR]
+
+Everything is built in a temporary folder and removed (unless --keep); nothing is cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+DGM = str(BIN / "dgm") if (BIN / "dgm").exists() else "dgm"
+FORBIDDEN = ("litellm", "docker", "sklearn")
+HEAVY = ("sqlmodel", "sqlalchemy", "git")
+GOAL_CLI = 0.5
+ROUNDS = 5
+
+
+def median_wall(cmd: list[str], rounds: int = ROUNDS) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def modules_loaded(args: list[str]) -> set[str]:
+    """Top-level packages imported by `dgm ARGS` (run in-process, listed at exit)."""
+    probe = (
+        "import sys, json\n"
+        "from dgm.cli import main\n"
+        f"code = main({args!r})\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})) + '\\n')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    line = [l for l in proc.stderr.splitlines() if l.startswith("MODULES ")]
+    if not line:
+        raise SystemExit(f"probe failed: {proc.stderr[-500:]}")
+    return set(json.loads(line[-1][len("MODULES "):]))
+
+
+def seed_files(rng: random.Random) -> dict[str, bytes]:
+    """A ~20-file agent of 40-120 lines per file."""
+    names = ["agent.py", "README.md"] + [f"tools/tool_{i}.py" for i in range(10)] + [f"lib/util_{i}.py" for i in range(8)]
+    files = {}
+    for name in names:
+        lines = [f"def f_{name.replace('/', '_').replace('.', '_')}_{i}(x):\n    return x * {rng.randint(1, 99)} + {i}\n" for i in range(rng.randint(20, 60))]
+        files[name] = "".join(lines).encode()
+    return files
+
+
+def mutate(files: dict[str, bytes], rng: random.Random) -> dict[str, bytes]:
+    """A child: a few lines changed in one or two files, sometimes a line added."""
+    child = dict(files)
+    for name in rng.sample(sorted(files), rng.choice((1, 1, 2))):
+        lines = child[name].split(b"\n")
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(lines))
+            lines[i] = lines[i] + f"  # tweak {rng.randint(0, 10**6)}".encode() if lines[i].strip() else b"# added"
+        if rng.random() < 0.3:
+            lines.insert(rng.randrange(len(lines)), f"    # note {rng.random():.6f}".encode())
+        child[name] = b"\n".join(lines)
+    return child
+
+
+def build(run_dir: Path, n_agents: int) -> dict[str, float]:
+    from archive import Archive
+
+    rng = random.Random(42)
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.toml").write_text('name = "bench"\n')
+    seed_dir = run_dir.parent / "seed"
+    for name, data in seed_files(rng).items():
+        (seed_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed_dir / name).write_bytes(data)
+    trees: dict[str, dict[str, bytes]] = {}
+    scores: dict[str, float] = {}
+    children: dict[str, int] = {}
+    ids: list[str] = []
+    add_times: list[float] = []
+    with Archive.create(run_dir) as store:
+        start = time.perf_counter()
+        seed = store.add_seed(seed_dir)
+        add_times.append(time.perf_counter() - start)
+        trees[seed.id] = store.read_tree(seed.id)
+        store.set_score(seed.id, 0.2)
+        store.set_status(seed.id, "evaluated")
+        scores[seed.id], children[seed.id] = 0.2, 0
+        ids.append(seed.id)
+        for iteration in range(1, n_agents):
+            # DGM-like: sigmoid(10 (score - 0.5)) / (1 + children), over a sample of candidates
+            pool = rng.sample(ids, min(len(ids), 64))
+            weights = [1 / (1 + math.exp(-10 * (scores[a] - 0.5))) / (1 + children[a]) for a in pool]
+            parent = rng.choices(pool, weights)[0]
+            files = mutate(trees[parent], rng)
+            invalid = rng.random() < 0.1
+            start = time.perf_counter()
+            child = store.add_child(
+                parent, files, iteration=iteration, status="invalid" if invalid else "pending",
+                status_reason="failed the smoke task" if invalid else None,
+                meta={"problem_statement": f"improve tool {iteration % 10}"},
+            )
+            add_times.append(time.perf_counter() - start)
+            children[parent] += 1
+            store.record_llm_call(agent_id=child.id, task_id=None, purpose="self-modify", model="scripted", prompt_tokens=900,
+                                  completion_tokens=300, cost_usd=0.004, latency=1.2, outcome="ok")
+            if not invalid:
+                score = min(1.0, max(0.0, scores[parent] + rng.gauss(0.01, 0.05)))
+                evaluation = store.start_evaluation(child.id, "humaneval", 0, 10)
+                store.finish_evaluation(evaluation, score, round(score * 10))
+                store.set_score(child.id, score)
+                store.set_status(child.id, "evaluated")
+                scores[child.id], children[child.id] = score, 0
+                trees[child.id] = files
+                ids.append(child.id)
+            if iteration % 1000 == 0:
+                print(f"  ... {iteration} agents, {statistics.mean(add_times[-1000:]) * 1000:.1f} ms per add_child", flush=True)
+        best = store.best()
+    return {"add_median": statistics.median(add_times), "add_mean": statistics.mean(add_times), "best": best.id if best else "a1", "last": f"a{n_agents}"}
+
+
+def size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, help="build the archive here and keep it")
+    args = parser.parse_args()
+
+    print("== start-up")
+    base = median_wall([sys.executable, "-c", "import sqlite3"], 10)
+    help_time = median_wall([DGM, "--help"], 10)
+    print(f"python -c 'import sqlite3': {base * 1000:6.1f} ms")
+    print(f"dgm --help:                 {help_time * 1000:6.1f} ms  ratio {help_time / base:.2f}x (goal <= 3x): {'OK' if help_time <= 3 * base else 'OVER'}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    run_dir = (args.keep or tmp) / "run"
+    try:
+        print(f"\n== building a synthetic archive of {args.agents} agents in {run_dir}")
+        start = time.perf_counter()
+        built = build(run_dir, args.agents)
+        print(f"built in {time.perf_counter() - start:.1f} s (with ledger, evaluation and status rows)")
+        print(f"add_child: median {built['add_median'] * 1000:.2f} ms, mean {built['add_mean'] * 1000:.2f} ms per agent")
+
+        print("\n== imports of the browse path")
+        for cmd in (["--help"], ["archive", "ls", "--run", str(run_dir)]):
+            loaded = modules_loaded(cmd)
+            bad = [m for m in FORBIDDEN if m in loaded]
+            heavy = [m for m in HEAVY if m in loaded]
+            print(f"dgm {' '.join(cmd[:2])}: forbidden imported: {bad or 'none'} ({'OK' if not bad else 'FAIL'}); sqlmodel/sqlalchemy/GitPython: {heavy or 'none'}")
+
+        print(f"\n== CLI on {args.agents} agents (median of {ROUNDS} subprocess calls)")
+        for label, cmd in (
+            ("ls", ["archive", "ls"]),
+            ("ls --sort score", ["archive", "ls", "--sort", "score"]),
+            ("tree", ["archive", "tree"]),
+            (f"show {built['best']} (best)", ["archive", "show", built["best"]]),
+            (f"show {built['last']} (last)", ["archive", "show", built["last"]]),
+            ("best", ["archive", "best"]),
+            ("diff (last vs parent)", ["archive", "diff", built["last"]]),
+            ("ls --json --limit 0 (all)", ["archive", "ls", "--json", "--limit", "0"]),
+            ("tree --json (all)", ["archive", "tree", "--json"]),
+        ):
+            wall = median_wall([DGM, *cmd, "--run", str(run_dir)])
+            goal = label.split()[0] in ("ls", "tree", "show") and "json" not in label
+            verdict = ("OK" if wall < GOAL_CLI else "OVER") if goal else "(no goal)"
+            print(f"dgm archive {label:<28} {wall * 1000:7.1f} ms  {verdict}")
+
+        print("\n== sizes per agent")
+        db = size(run_dir / "archive.db") + sum(size(p) for p in run_dir.glob("archive.db-*"))
+        git_loose = size(run_dir / "agents.git")
+        from archive import Archive
+
+        with Archive.open(run_dir) as store:
+            start = time.perf_counter()
+            store.compact()
+            packed_time = time.perf_counter() - start
+        db_after = size(run_dir / "archive.db")
+        git_packed = size(run_dir / "agents.git")
+        n = args.agents
+        print(f"archive.db: {db / n / 1024:.2f} KiB per agent ({db / 2**20:.1f} MiB; {db_after / n / 1024:.2f} KiB after checkpoint)")
+        print(f"agents.git: {git_loose / n / 1024:.2f} KiB per agent loose ({git_loose / 2**20:.1f} MiB), "
+              f"{git_packed / n / 1024:.2f} KiB packed ({git_packed / 2**20:.1f} MiB; repack took {packed_time:.1f} s)")
+        wall = median_wall([DGM, "archive", "show", built["last"], "--run", str(run_dir)])
+        print(f"dgm archive show after packing: {wall * 1000:.1f} ms")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
