@@ -1,0 +1,119 @@
+"""The dry-run script: lets the scripted model drive a whole run of the loop, offline.
+
+It answers by the *shape* of each request, never by counting calls, so a dry run of any
+number of iterations never runs out: the diagnosis prompt gets a JSON proposal, and inside a
+tool loop the step number (assistant turns so far) and the task in the first user message pick
+the next tool call. The tool names are the seed agent's (bash, view, write, edit, finish).
+
+Scenarios (model name 'scripted:<scenario>') make the self-modification misbehave on purpose,
+so tests can drive each invalid-child path of the loop with the real machinery.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable
+
+from dgm.llm.scripted import Answer, Request
+
+SCENARIOS = ("dry-run", "empty-diff", "broken-agent", "fail-smoke", "garbage-diagnosis")
+MARK = "[dry-run]"
+ANCHOR = 'if __name__ == "__main__":'
+NOTE = "# dry-run note"
+
+Plan = list[Callable[[Request], Answer]]
+
+
+def finish(summary: str) -> Callable[[Request], Answer]:
+    return lambda r: Answer.call("finish", summary=summary)
+
+
+def diagnosis(request: Request, scenario: str) -> Answer:
+    if scenario == "garbage-diagnosis":
+        return Answer.say("I would rather not answer in JSON today.")
+    proposal = {
+        "log_summary": f"{MARK} The scripted model read {len(request.last_user)} characters of code and logs.",
+        "improvement_proposal": f"{MARK} Record a short note in the agent's main module (no behaviour change).",
+        "implementation_suggestion": f"Insert a comment line starting with '{NOTE}' just above the line {ANCHOR!r} in agent.py.",
+        "problem_statement": (
+            f"{MARK} Add one comment line starting with '{NOTE}' to agent.py, just above the line "
+            f"{ANCHOR!r}. Do not change anything else."
+        ),
+    }
+    return Answer.say("```json\n" + json.dumps(proposal, indent=2) + "\n```")
+
+
+def self_modify_edit(scenario: str) -> Callable[[Request], Answer]:
+    def edit(request: Request) -> Answer:
+        seen = "\n".join(request.tool_results)
+        if scenario == "empty-diff":
+            return Answer.call("finish", summary="dry run: decided that no change is needed")
+        if scenario == "broken-agent":
+            new = ANCHOR.rstrip(":") + "  # dry run: the colon is gone, so agent.py no longer compiles"
+        elif scenario == "fail-smoke":
+            new = 'if __name__ == "__disabled__":  # dry run: the agent compiles but never runs'
+        else:
+            new = f"{NOTE} {seen.count(NOTE) + 1}: a scripted, behaviour-free edit\n{ANCHOR}"
+        return Answer.call("edit", path="agent.py", old_str=ANCHOR, new_str=new)
+
+    return edit
+
+
+def check_or_repair(request: Request) -> Answer:
+    """After the edit: compile-check agent.py; if the edit was refused, append the note instead."""
+    last = request.tool_results[-1] if request.tool_results else ""
+    if last.lower().startswith("error"):
+        return Answer.call("bash", command=f"printf '\\n{NOTE}: appended by the dry run\\n' >> agent.py")
+    return Answer.call("bash", command="python3 -c \"import ast; ast.parse(open('agent.py').read()); print('agent.py compiles')\"")
+
+
+def plan_for(request: Request, scenario: str) -> Plan:
+    task = request.first_user
+    if MARK in task or "improving a coding agent" in task:
+        plan: Plan = [lambda r: Answer.call("bash", command="ls -la && wc -l *.py"),
+                      lambda r: Answer.call("view", path="agent.py"),
+                      self_modify_edit(scenario)]
+        if scenario != "empty-diff":
+            plan.append(check_or_repair)
+        return plan + [finish("dry run: made the scripted edit")]
+    smoke = re.search(r"Edit the file (\S+) .*?exactly the line '([^']*)'", task, re.DOTALL)
+    if smoke:
+        path, line = smoke.group(1), smoke.group(2)
+        return [lambda r: Answer.call("view", path=path),
+                lambda r: Answer.call("write", path=path, content=line + "\n"),
+                lambda r: Answer.call("bash", command=f"cat {path}"),
+                finish(f"dry run: {path} now holds the requested line")]
+    if "solution.py" in task:
+        body = "    return None  # dry run: the scripted model does not solve tasks"
+        return [lambda r: Answer.call("view", path="solution.py"),
+                lambda r: Answer.call("bash", command=f"printf '%s\\n' '{body}' >> solution.py && python3 -c 'import solution'"),
+                finish("dry run: wrote a placeholder body")]
+    if "module.py" in task:
+        return [lambda r: Answer.call("bash", command="python3 test_module.py"),
+                lambda r: Answer.call("view", path="module.py"),
+                finish("dry run: looked at the bug but did not fix it")]
+    if "answer.txt" in task:
+        return [lambda r: Answer.call("write", path="answer.txt", content="42\n"),
+                finish("dry run: wrote a placeholder answer")]
+    return [finish("dry run: nothing to do for this task")]
+
+
+def dry_run_script(scenario: str = "dry-run") -> Callable[[Request], Answer]:
+    """The script of the offline dry run (see the module docstring).
+
+    Raises: ValueError for an unknown scenario.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scripted scenario '{scenario}' (known: {', '.join(SCENARIOS)})")
+
+    def answer(request: Request) -> Answer:
+        if not request.tools:
+            if "problem_statement" in request.last_user:
+                return diagnosis(request, scenario)
+            return Answer.say(f"{MARK} The scripted model has nothing to add.")
+        plan = plan_for(request, scenario)
+        step = min(request.turns, len(plan) - 1)
+        return plan[step](request)
+
+    return answer

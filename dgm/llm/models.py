@@ -1,0 +1,185 @@
+"""The `Model` contract and the real model behind the gateway (litellm).
+
+A model answers one OpenAI-format chat request with one assistant message plus its usage.
+Everything provider-specific (keys, base URLs, retries, cost tables) stays behind this
+boundary, in the host process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from dgm.llm.errors import ModelError, TransientModelError
+from dgm.llm.retry import with_retries
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer: the OpenAI-format assistant message and what it cost."""
+
+    message: dict[str, Any]
+    """{"role": "assistant", "content": str | None, "tool_calls": [...]} (tool_calls only when any)."""
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency: float = 0.0
+    finish_reason: str = "stop"
+    note: str = ""
+    """Why a figure is missing or approximate (e.g. no price known for the model)."""
+
+    @property
+    def content(self) -> str | None:
+        return self.message.get("content")
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        return list(self.message.get("tool_calls") or [])
+
+
+@runtime_checkable
+class Model(Protocol):
+    """Anything that answers chat requests; the gateway holds one per run."""
+
+    name: str
+
+    def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: Any = None,
+        max_tokens: int = 1024,
+        temperature: float = 0.7,
+    ) -> Completion:
+        """Raises: ModelError (an agent failure: malformed answer, provider refusal, retries
+        spent); ScriptExhausted from the scripted model only."""
+        ...
+
+
+def assistant_message(content: Any, tool_calls: Any) -> dict[str, Any]:
+    """A clean OpenAI assistant message from loose parts.
+
+    Raises: ModelError when the parts are not what the format allows (e.g. tool calls
+    without a function name, arguments that are not a JSON string).
+    """
+    if content is not None and not isinstance(content, str):
+        raise ModelError(f"malformed answer: content is a {type(content).__name__}, not text")
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    calls = []
+    for i, call in enumerate(tool_calls or []):
+        if hasattr(call, "model_dump"):
+            call = call.model_dump()
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
+            raise ModelError(f"malformed answer: tool call {i} has no function name")
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        if not isinstance(arguments, str):
+            raise ModelError(f"malformed answer: tool call {i} has arguments of type {type(arguments).__name__}")
+        calls.append({"id": str(call.get("id") or f"call_{i}"), "type": "function",
+                      "function": {"name": function["name"], "arguments": arguments}})
+    if calls:
+        message["tool_calls"] = calls
+    elif content is None:
+        message["content"] = ""
+    return message
+
+
+TRANSIENT_NAMES = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
+                   "ServiceUnavailableError", "BadGatewayError")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Rate limits, timeouts, connection and server errors: retry them; nothing else."""
+    if any(cls.__name__ in TRANSIENT_NAMES for cls in type(exc).__mro__):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
+
+
+@dataclass
+class LiteLLMModel:
+    """Any litellm model string (hosted providers, or Ollama/vLLM through `api_base`).
+
+    litellm is imported on first use: it is slow to import and, without
+    LITELLM_LOCAL_MODEL_COST_MAP, fetches a price list from the network.
+    """
+
+    name: str
+    api_base: str = ""
+    timeout: float = 120.0
+    max_retries: int = 4
+    base_delay: float = 1.0
+    mock_response: Any = None
+    """Passed through to litellm (tests: a text, or e.g. 'litellm.RateLimitError')."""
+    mock_tool_calls: list[dict[str, Any]] | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    def complete(self, messages, *, tools=None, tool_choice=None, max_tokens=1024, temperature=0.7) -> Completion:
+        return with_retries(
+            lambda: self._attempt(messages, tools, tool_choice, max_tokens, temperature),
+            max_retries=self.max_retries, base_delay=self.base_delay, sleep=self.sleep,
+        )
+
+    def _attempt(self, messages, tools, tool_choice, max_tokens, temperature) -> Completion:
+        litellm = _litellm()
+        kwargs: dict[str, Any] = dict(
+            model=self.name, messages=messages, max_tokens=max_tokens, temperature=temperature,
+            timeout=self.timeout, num_retries=0, drop_params=True,
+        )
+        if tools:
+            kwargs["tools"] = tools
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.mock_response is not None:
+            kwargs["mock_response"] = self.mock_response
+        if self.mock_tool_calls is not None:
+            kwargs["mock_tool_calls"] = self.mock_tool_calls
+        started = time.monotonic()
+        try:
+            response = litellm.completion(**kwargs)
+        except Exception as exc:  # litellm maps every provider failure onto its exception classes
+            if is_transient(exc):
+                raise TransientModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
+            if type(exc).__module__.startswith(("litellm", "openai", "httpx")):
+                raise ModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
+            raise
+        latency = time.monotonic() - started
+        return self._completion(litellm, response, latency)
+
+    def _completion(self, litellm: Any, response: Any, latency: float) -> Completion:
+        try:
+            choice = response.choices[0]
+            message = assistant_message(choice.message.content, getattr(choice.message, "tool_calls", None))
+            usage = response.usage
+            prompt, completion = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: malformed answer ({type(exc).__name__}: {exc})") from exc
+        cost, note = 0.0, ""
+        try:
+            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception as exc:  # no price known (local models, new names): record 0, say so
+            note = f"cost unknown for {self.name}: {type(exc).__name__}"
+        return Completion(message, self.name, prompt, completion, cost, latency,
+                          str(getattr(choice, "finish_reason", None) or "stop"), note)
+
+
+def _litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "..."

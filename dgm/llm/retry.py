@@ -1,0 +1,51 @@
+"""Retries with exponential backoff, for transient model errors only."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from dgm.llm.errors import ModelError, TransientModelError
+
+T = TypeVar("T")
+
+
+def with_retries(
+    fn: Callable[[], T], *, max_retries: int, base_delay: float = 1.0, max_delay: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call `fn`, retrying TransientModelError up to `max_retries` times (delays base, 2x base,
+    ... capped at max_delay). Other errors pass through at once.
+
+    Raises: ModelError when the last attempt still failed transiently.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientModelError),
+        stop=stop_after_attempt(max_retries + 1),
+        wait=wait_exponential(multiplier=base_delay, max=max_delay),
+        sleep=sleep,
+        reraise=False,
+    )
+    try:
+        return retrying(fn)
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        raise ModelError(f"gave up after {max_retries + 1} attempts: {last}") from last
+
+
+class RetryingModel:
+    """Wraps any Model with the same retry policy (used for models that do not retry
+    themselves, and to test the policy with a flaky model)."""
+
+    def __init__(self, inner, *, max_retries: int = 4, base_delay: float = 1.0, sleep: Callable[[float], None] = time.sleep):
+        self.inner = inner
+        self.name = inner.name
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.sleep = sleep
+
+    def complete(self, messages, **kwargs):
+        return with_retries(lambda: self.inner.complete(messages, **kwargs),
+                            max_retries=self.max_retries, base_delay=self.base_delay, sleep=self.sleep)
