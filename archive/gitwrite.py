@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 from pathlib import Path
 from typing import Mapping
@@ -52,6 +53,8 @@ class GitWriter:
         self.odb = self.repo.odb  # reads: git's persistent cat-file process (loose and packed)
         self.loose = LooseObjectDB(str(Path(git_dir) / "objects"))
         self.packed = any((Path(git_dir) / "objects" / "pack").glob("*.pack"))
+        self.git_dir = Path(git_dir)
+        self.unsynced: list[Path] = []
 
     def close(self) -> None:
         self.repo.close()
@@ -71,7 +74,20 @@ class GitWriter:
         binsha = hashlib.sha1(kind + b" %d\0" % len(data) + data).digest()
         if not self.has(binsha):
             self.loose.store(IStream(kind, len(data), io.BytesIO(data)))
+            self.unsynced.append(Path(self.loose.db_path(self.loose.object_path(binsha.hex()))))
         return binsha
+
+    def sync(self, ref: str | None = None) -> None:
+        """fsync the objects written since the last sync (and their folders), then the ref:
+        after a power cut, a database row never names a commit that did not reach the disk."""
+        paths = self.unsynced + ([self.git_dir / ref] if ref and (self.git_dir / ref).is_file() else [])
+        for path in [*paths, *sorted({p.parent for p in paths})]:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self.unsynced.clear()
 
     def read(self, hexsha: str) -> bytes:
         return self.odb.stream(bytes.fromhex(hexsha)).read()

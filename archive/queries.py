@@ -29,6 +29,16 @@ from archive.records import (
 from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
 
 
+SORT_ORDER = {
+    "id": "a.seq DESC",
+    "score": "a.score IS NULL, a.score DESC, a.seq ASC",
+    "iteration": "a.iteration DESC, a.seq DESC",
+    "children": "children DESC, a.seq ASC",
+    "cost": "cost_usd DESC, a.seq ASC",
+}
+SORT_KEYS = tuple(SORT_ORDER)
+
+
 def task_key(task_ids: Iterable[str]) -> str:
     """A short key naming a set of task ids (order and duplicates ignored), for result reuse:
     an identical tree evaluated on the same suite and the same task set gets the same score."""
@@ -76,10 +86,28 @@ class Queries:
         rows = self._rows(f"SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS} WHERE agent_id IS NOT NULL GROUP BY agent_id")
         return {r["agent_id"]: float(r["usd"] or 0.0) for r in rows}
 
-    def summaries(self, status: str | None = None) -> list[AgentSummary]:
-        """Agents with their children count and cost: the rows of `dgm archive ls`."""
-        children, costs = self.children_counts(), self.costs()
-        return [AgentSummary(a, children.get(a.id, 0), costs.get(a.id, 0.0)) for a in self.agents(status)]
+    def summaries(self, status: str | None = None, sort: str = "id", limit: int | None = None) -> list[AgentSummary]:
+        """Agents with their children count and cost, sorted newest / highest first (agents
+        without a score last) and limited in SQL: the rows of `dgm archive ls`.
+
+        Raises: ValueError for a sort key not in SORT_KEYS.
+        """
+        if sort not in SORT_ORDER:
+            raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
+        rows = self._rows(
+            f"""SELECT a.*, COALESCE(c.n, 0) AS children, COALESCE(l.usd, 0.0) AS cost_usd
+                FROM {AGENTS} a
+                LEFT JOIN (SELECT parent_id, COUNT(*) AS n FROM {AGENTS} GROUP BY parent_id) c ON c.parent_id = a.id
+                LEFT JOIN (SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS} GROUP BY agent_id) l ON l.agent_id = a.id
+                {'WHERE a.status = :status' if status else ''}
+                ORDER BY {SORT_ORDER[sort]} LIMIT :limit""",
+            {"status": status, "limit": -1 if not limit else limit},
+        )
+        return [AgentSummary(AgentRecord.from_row(r), int(r["children"]), float(r["cost_usd"])) for r in rows]
+
+    def count_agents(self, status: str | None = None) -> int:
+        where = "WHERE status = :status" if status else ""
+        return int(self._rows(f"SELECT COUNT(*) AS n FROM {AGENTS} {where}", {"status": status})[0]["n"])
 
     def best(self) -> AgentRecord | None:
         """The evaluated agent with the highest score; the earliest wins a tie."""

@@ -40,6 +40,9 @@ def connect(path: Path, *, readonly: bool, create: bool = False, timeout: float 
             if not readonly:
                 raise
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from None
+    try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if readonly:
@@ -47,10 +50,11 @@ def connect(path: Path, *, readonly: bool, create: bool = False, timeout: float 
         else:
             if create:
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA synchronous = FULL")  # a committed row survives a power cut
             conn.execute("PRAGMA foreign_keys = ON")
         return conn
     except sqlite3.Error as exc:
+        conn.close()  # now, not at garbage collection: closing removes SQLite's side files
         raise translate(exc, path) from None
 
 

@@ -44,6 +44,7 @@ from archive.schema import (
     JOB_STATES,
     MIGRATIONS,
     MIGRATIONS_DDL,
+    MIGRATIONS_TABLE,
     ORIGINS,
     OUTCOMES,
     PURPOSES,
@@ -160,6 +161,18 @@ class Archive(Queries):
     @property
     def run_dir(self) -> Path:
         return self._root
+
+    def schema_version(self) -> int:
+        """As `Queries.schema_version`, for any database SQLAlchemy speaks (not only SQLite)."""
+        from sqlalchemy import inspect
+
+        def read() -> int:
+            with self._engine.connect() as conn:
+                if not inspect(conn).has_table(MIGRATIONS_TABLE):
+                    return 0
+                return int(conn.execute(select(func.max(SchemaMigration.version))).scalar() or 0)
+
+        return self._retrying(read)
 
     def _migrate(self) -> None:
         """Apply every migration newer than the database, each in its own transaction."""
@@ -305,6 +318,7 @@ class Archive(Queries):
             message = f"agent {new_id}" + (f" from {parent_id}" if parent_id else f" ({origin})") + f", iteration {iteration}"
             commit = writer.write_commit(tree_hash, parent.commit_sha if parent else None, message)
             writer.set_ref(agent_ref(new_id), commit)  # the commit and ref exist before the row
+            writer.sync(agent_ref(new_id))
             row = Agent(
                 id=new_id, seq=seq, parent_id=parent_id, commit_sha=commit, tree_hash=tree_hash, created_at=now(),
                 iteration=iteration, status=status, status_reason=status_reason, origin=origin, meta=meta_text,

@@ -47,19 +47,21 @@ def ls(
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost."""
-    from dgm.cli.archive_views import SORT_KEYS, ls_json, ls_table, sort_summaries
+    from archive.queries import SORT_KEYS
+
+    from dgm.cli.archive_views import ls_json, ls_table
 
     if sort not in SORT_KEYS:
         raise typer.BadParameter(f"--sort must be one of {', '.join(SORT_KEYS)}")
-    with _reader(run) as reader:
-        rows = sort_summaries(reader.summaries(status), sort)
-        best = reader.best()
     limit = (0 if json_output else 50) if limit is None else limit
-    shown = rows[:limit] if limit > 0 else rows
+    with _reader(run) as reader:
+        rows = reader.summaries(status, sort=sort, limit=limit)
+        total = reader.count_agents(status)
+        best = reader.best()
     if json_output:
-        print_json(ls_json(shown))
+        print_json(ls_json(rows))
     else:
-        console().print(ls_table(shown, len(rows), best.id if best else None))
+        console().print(ls_table(rows, total, best.id if best else None))
 
 
 @app.command()

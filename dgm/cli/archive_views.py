@@ -18,7 +18,6 @@ from rich.tree import Tree
 
 from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, VerifyReport
 
-SORT_KEYS = ("id", "score", "iteration", "children", "cost")
 STATUS_STYLE = {"evaluated": "green", "pending": "yellow", "evaluating": "cyan", "invalid": "red"}
 VERDICT_STYLE = {"approve": "bold green", "reject": "bold red", "note": "cyan"}
 PRUNE_ABOVE = 200
@@ -39,18 +38,6 @@ def agent_json(agent: AgentRecord) -> dict[str, Any]:
 
 
 # ls
-
-
-def sort_summaries(rows: Sequence[AgentSummary], key: str) -> list[AgentSummary]:
-    """Newest / highest first; agents without a score sort last."""
-    keys = {
-        "id": lambda r: (r.agent.seq,),
-        "score": lambda r: (r.agent.score is not None, r.agent.score or 0.0, -r.agent.seq),
-        "iteration": lambda r: (r.agent.iteration, r.agent.seq),
-        "children": lambda r: (r.children, -r.agent.seq),
-        "cost": lambda r: (r.cost_usd, -r.agent.seq),
-    }
-    return sorted(rows, key=keys[key], reverse=True)
 
 
 def ls_json(rows: Sequence[AgentSummary]) -> list[dict[str, Any]]:

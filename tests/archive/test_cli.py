@@ -131,6 +131,11 @@ def test_corrupt_database(family, damage):
     before = snapshot(family.run)
     for command in ("ls", "tree", "best"):
         assert_one_line_failure(dgm("archive", command, "--run", str(family.run)), "archive.db")
+    from archive import ArchiveCorruptError
+
+    for readonly in (True, False):
+        with pytest.raises(ArchiveCorruptError):
+            Archive.open(family.run, readonly=readonly)
     assert snapshot(family.run) == before
     assert sorted(p.name for p in family.run.iterdir()) == ["agents.git", "archive.db", "logs", "run.toml"]
 
@@ -154,7 +159,7 @@ time.sleep(60)
 """
 
 
-def test_locked_database(family):
+def test_locked_database(family, monkeypatch):
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(family.run / "archive.db")], stdout=subprocess.PIPE, text=True)
     try:
         assert locker.stdout.readline().strip() == "locked"
@@ -162,6 +167,11 @@ def test_locked_database(family):
         started = time.monotonic()
         proc = dgm("archive", "ls", "--run", str(family.run), env={"DGM_ARCHIVE_BUSY_TIMEOUT": "0.3"})
         assert_one_line_failure(proc, "locked", "archive.db")
+        from archive import ArchiveLockedError
+
+        monkeypatch.setenv("DGM_ARCHIVE_BUSY_TIMEOUT", "0.3")
+        with pytest.raises(ArchiveLockedError):
+            Archive.open(family.run, readonly=True)
         assert time.monotonic() - started < 30
         assert snapshot(family.run) == before
     finally:

@@ -46,6 +46,23 @@ def test_lineage_is_git_history(family):
     assert git(family.run, "rev-parse", "refs/agents/a4^{tree}").strip() == agents["a4"].tree_hash
 
 
+def test_summaries_sort_filter_and_limit_in_sql(family):
+    with Reader.open(family.run) as reader:
+        def ids(**kw):
+            return [row.agent.id for row in reader.summaries(**kw)]
+
+        assert ids() == ["a4", "a3", "a2", "a1"]
+        assert ids(sort="score") == ["a4", "a2", "a1", "a3"]  # unscored last
+        assert ids(sort="children") == ["a1", "a2", "a3", "a4"]
+        assert ids(sort="cost", limit=1) == ["a2"]
+        assert ids(status="evaluated", sort="iteration") == ["a4", "a2", "a1"]
+        row = reader.summaries(sort="cost", limit=1)[0]
+        assert (row.children, row.cost_usd) == (1, 0.25)
+        assert reader.count_agents() == 4 and reader.count_agents("invalid") == 1
+        with pytest.raises(ValueError):
+            reader.summaries(sort="name")
+
+
 def test_trees_diffs_and_changed_files(family, tmp_path):
     with Reader.open(family.run) as reader:
         seed_tree = reader.read_tree("a1")
