@@ -28,7 +28,14 @@ FILE, EXECUTABLE, TREE = "100644", "100755", "40000"
 
 
 def init_bare(git_dir: Path) -> None:
-    git.Repo.init(git_dir, bare=True, mkdir=True)
+    """A bare repository whose housekeeping never deletes anything and never runs detached:
+    orphan commits are evidence (listed by verify, never pruned), and a background gc would
+    outlive the process that started it."""
+    repo = git.Repo.init(git_dir, bare=True, mkdir=True)
+    with repo.config_writer() as config:
+        config.set_value("gc", "pruneExpire", "never")
+        config.set_value("gc", "autoDetach", "false")
+    repo.close()
 
 
 def parse_tree(data: bytes) -> list[tuple[str, str, bytes]]:

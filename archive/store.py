@@ -56,6 +56,9 @@ from archive.schema import (
 )
 
 T = TypeVar("T")
+AUTO_PACK_EVERY = 500
+"""Agents between two `git gc --auto` calls: loose objects cost a disk block each (~22 KiB
+per agent measured), packed ones about 1 KiB."""
 SKIPPED_NAMES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
 
 
@@ -327,7 +330,17 @@ class Archive(Queries):
             session.flush()
             return AgentRecord.from_row(row.model_dump())
 
-        return self._write(add)
+        with self._lock:
+            record = self._write(add)
+            if record.seq % AUTO_PACK_EVERY == 0:
+                self._housekeeping()
+            return record
+
+    def _housekeeping(self) -> None:
+        """Pack loose objects when git thinks there are enough (outside any transaction)."""
+        gitread.git(self._git_dir, "gc", "--auto", "--quiet")
+        if self._git is not None:
+            self._git.packed = any((self._git_dir / "objects" / "pack").glob("*.pack"))
 
     def set_status(self, agent_id: str, status: str, reason: str | None = None) -> None:
         """Raises: UnknownAgentError."""
