@@ -135,6 +135,9 @@ class LiteLLMModel:
         )
         if tools:
             kwargs["tools"] = tools
+            # litellm 1.106 imports its MCP bridge (and the optional `mcp` package) whenever tools
+            # are given; our tools are plain functions, so skip it.
+            kwargs["_skip_mcp_handler"] = True
             if tool_choice is not None:
                 kwargs["tool_choice"] = tool_choice
         if self.api_base:
