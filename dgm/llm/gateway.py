@@ -84,7 +84,7 @@ class Gateway:
         self.limits = limits or GatewayLimits()
         self.max_request_bytes = self.limits.max_request_bytes
         self.budget = Budget(config.budget, ledger)
-        self.allowed_models = {name for name in (config.model.name, model.name) if name}
+        self.allowed_models = allowed_model_names(config.model.name, model.name)
         self._socket_dir = socket_dir
         self._base: Path | None = None
         self._server: UnixHTTPServer | None = None
@@ -281,6 +281,12 @@ class Gateway:
             record = self.unauthenticated <= UNAUTHENTICATED_ROWS
         if record:
             self._record(Caller(None, None, "solve"), self.model.name, outcome="refused")
+
+
+def allowed_model_names(*names: str) -> set[str]:
+    """The run's model under its full litellm name and its bare name ('openai/gpt-4o' and
+    'gpt-4o'): an agent may name either; both reach the same configured model."""
+    return {alias for name in names if name for alias in (name, name.split("/", 1)[-1])}
 
 
 def _digest(token: str) -> str:

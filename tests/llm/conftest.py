@@ -24,8 +24,17 @@ def seed_module(name: str) -> Any:
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, SEED_DIR / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
+        siblings = {p.stem for p in SEED_DIR.glob("*.py")}
+        before = {n: sys.modules[n] for n in siblings if n in sys.modules}
+        sys.path.insert(0, str(SEED_DIR))  # the agent imports its siblings by plain name
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(SEED_DIR))
+            for n in siblings:  # keep the plain names from leaking into other tests
+                sys.modules.pop(n, None)
+            sys.modules.update(before)
         sys.modules[key] = module
-        spec.loader.exec_module(module)
     return sys.modules[key]
 
 

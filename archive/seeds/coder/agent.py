@@ -122,6 +122,7 @@ class Agent:
             clean = {"role": "assistant", "content": message.get("content") or ""}
             if message.get("tool_calls"):
                 clean["tool_calls"] = message["tool_calls"]
+                clean["content"] = clean["content"] or None  # some providers reject empty text blocks
             return clean
         raise LLMError("unreachable")
 
