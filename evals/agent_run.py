@@ -72,6 +72,8 @@ def run_agent(
     agent_dir = Path(agent_dir).resolve()
     with tempfile.TemporaryDirectory(prefix="dgm-task-") as task_dir:
         (Path(task_dir) / "instruction.md").write_text(instruction, encoding="utf-8")
+        Path(task_dir).chmod(0o755)  # readable by the sandbox's non-root user, never writable
+        (Path(task_dir) / "instruction.md").chmod(0o644)
         mounts = [Mount(agent_dir, "/agent"), Mount(Path(task_dir), "/task"), *llm_mounts]
         labels = {"dgm.purpose": "agent", **(labels or {})}
         with backend.start(limits, mounts, labels) as session:

@@ -1,7 +1,61 @@
 # Shared by the grading parent and its children (prepended to both; standard library only).
 # Values cross the process boundary as tagged JSON, so whatever the candidate returns arrives
 # on the trusted side as plain data: an object whose __eq__ always says True cannot cross.
-import json as _json
+# JSON goes through the C scanner of `_json` directly: `import json` pulls in `re` and costs
+# more than the rest of a grading item's start-up.
+import _json as _cjson
+
+
+class _ScanContext:
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+    memo = {}
+
+
+_scan = _cjson.make_scanner(_ScanContext())
+
+
+def _loads(text):
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    text = text.strip()
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        raise ValueError("malformed JSON")
+    if end != len(text):
+        raise ValueError("trailing data after JSON")
+    return value
+
+
+def _dumps(x):
+    if x is None:
+        return "null"
+    if x is True:
+        return "true"
+    if x is False:
+        return "false"
+    t = type(x)
+    if t is str:
+        return _cjson.encode_basestring_ascii(x)
+    if t is int:
+        return int.__repr__(x)
+    if t is float:
+        return float.__repr__(x)
+    if t is list or t is tuple:
+        return "[" + ",".join([_dumps(v) for v in x]) + "]"
+    if t is dict:
+        return "{" + ",".join([_cjson.encode_basestring_ascii(str(k)) + ":" + _dumps(v) for k, v in x.items()]) + "}"
+    raise ValueError("cannot encode " + t.__name__)
+
+
+class _json:  # the two functions the harness uses, under the usual names
+    loads = staticmethod(_loads)
+    dumps = staticmethod(_dumps)
 
 MAX_LINE = 8 * 1024 * 1024
 

@@ -1,0 +1,36 @@
+"""`dgm eval` end to end on the example custom suite."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import oracle_answers
+
+EXAMPLES = Path(__file__).parents[2] / "evals" / "examples" / "exercises"
+
+
+@pytest.mark.docker
+def test_dgm_eval_json_and_table(make_agent, tmp_path):
+    leap = "def is_leap(year):\n    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n"
+    answers = oracle_answers([((EXAMPLES / "leap" / "workspace" / "leap.py").read_bytes(), {"leap.py": leap})])
+    agent = make_agent("oracle", "oracle.py", {"answers.json": answers})
+    env = {"DGM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "dgm.cli", "eval", str(agent), "--suite", f"custom:{EXAMPLES}", "--backend", "docker"]
+    out = subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env, check=True).stdout
+    report = json.loads(out)
+    assert report["score"] == 0.5 and not report["reused"]
+    assert {r["task_id"].rsplit("/", 1)[1]: r["passed"] for r in report["results"]} == {"leap": True, "word-count": False}
+    table = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    assert "score: 0.500 (1/2)" in table and "reused" in table
+
+
+def test_dgm_eval_bad_input_is_one_line(tmp_path):
+    cmd = [sys.executable, "-m", "dgm.cli", "eval", str(tmp_path), "--suite", "humaneval"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "agent.py" in done.stderr
+    (tmp_path / "agent.py").write_text("")
+    done = subprocess.run(cmd[:-1] + ["nope"], capture_output=True, text=True)
+    assert done.returncode == 2 and "unknown suite" in done.stderr
