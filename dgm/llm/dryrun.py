@@ -33,7 +33,7 @@ def diagnosis(request: Request, scenario: str) -> Answer:
     if scenario == "garbage-diagnosis":
         return Answer.say("I would rather not answer in JSON today.")
     proposal = {
-        "log_summary": f"{MARK} The scripted model read {len(request.last_user)} characters of code and logs.",
+        "log_summary": f"{MARK} The scripted model saw {request.last_user.count('### Task')} failure log(s).",
         "improvement_proposal": f"{MARK} Record a short note in the agent's main module (no behaviour change).",
         "implementation_suggestion": f"Insert a comment line starting with '{NOTE}' just above the line {ANCHOR!r} in agent.py.",
         "problem_statement": (

@@ -138,7 +138,7 @@ class ScriptedModel:
                 f"scripted model '{self.name}' has no answer for call {number} "
                 f"(script exhausted; last user message: {request.last_user[:100]!r})"
             )
-        message = _as_message(reply, f"call_{number}")
+        message = _as_message(reply, f"call_{request.turns}")  # ids from the request alone: reruns match
         prompt = max(1, len(json.dumps(messages)) // 4 + len(json.dumps(tools or [])) // 4)
         completion = max(1, len(json.dumps(message)) // 4)
         cost = (prompt * USD_PER_MILLION_PROMPT + completion * USD_PER_MILLION_COMPLETION) / 1e6

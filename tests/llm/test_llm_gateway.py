@@ -140,3 +140,32 @@ def test_keys_stay_in_the_host_process(archive, monkeypatch):
                 if path.is_file():
                     assert b"sk-canary" not in path.read_bytes()
     assert "OPENAI_API_KEY" in os.environ
+
+
+def test_a_litellm_model_behind_the_gateway_answers_and_is_costed(archive):
+    from dgm.llm import LiteLLMModel
+
+    model = LiteLLMModel("openai/gpt-4o-mini", mock_response="from litellm", max_retries=0)
+    config = make_config("openai/gpt-4o-mini")
+    with Gateway(model, config, archive) as gateway, gateway.grant(agent_id="a1", task_id="t1", purpose="solve") as mounts:
+        assert "gpt-4o-mini" in gateway.allowed_models, "the bare name is an alias of the run's model"
+        status, body = post(socket_of(mounts), chat(model="gpt-4o-mini"), token_of(mounts))
+    assert status == 200 and body["choices"][0]["message"]["content"] == "from litellm"
+    [row] = ledger_rows(archive)
+    assert row["model"] == "openai/gpt-4o-mini" and row["outcome"] == "ok" and row["cost_usd"] > 0
+
+
+def test_model_failures_are_recorded_as_errors_and_reported_as_502(archive):
+    from dgm.llm import ModelError
+
+    def broken(request):
+        raise ModelError("the provider said no")
+
+    model = ScriptedModel(broken, name="scripted:dry-run")
+    with Gateway(model, make_config(), archive) as gateway:
+        with gateway.grant(agent_id="a1", task_id="t1", purpose="solve") as mounts:
+            status, body = post(socket_of(mounts), chat(), token_of(mounts))
+        assert (status, body["error"]["code"]) == (502, "model_error")
+        with pytest.raises(ModelError):
+            gateway.complete_for_host([{"role": "user", "content": "hi"}], "a1", "diagnose")
+    assert [r[3] for r in outcomes(archive)] == ["error", "error"]
