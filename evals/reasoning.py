@@ -8,7 +8,7 @@ to /work/answer.txt; it passes when the family's own `score_answer` gives 1.0.
 Answers are untrusted text and some verifiers evaluate them (sympy's parse_expr, eval), so
 scoring runs in a grading sandbox, never on the host. The image has only the standard
 library: the host's site-packages directory that holds reasoning_gym (Python 3.11, like the
-image's) is mounted read-only at /opt/dgm-site and put on the verifier's sys.path (no .pth
+image's) is mounted read-only at /task of the grading session and put on the verifier's sys.path (no .pth
 processing). Compiled dependencies are manylinux wheels built for the same glibc family.
 Families whose verifier evaluates the answer can be chosen, but there a crafted answer runs
 code in its own verifier process and could fake its own score (never another task's):
@@ -30,7 +30,9 @@ from sandbox import Backend, Mount
 DEFAULT_FAMILIES = ("basic_arithmetic", "gcd", "letter_counting", "caesar_cipher", "word_sorting")
 DEFAULT_SIZE = 10
 DEFAULT_SEED = 42
-SITE_IN_SANDBOX = "/opt/dgm-site"
+SITE_IN_SANDBOX = "/task"
+"""An existing mount point of every image (bubblewrap cannot create one on a read-only root);
+grading sessions have no task mount of their own."""
 VERIFY_TIMEOUT = 20.0
 MAX_ANSWER = 64_000
 

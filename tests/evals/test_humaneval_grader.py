@@ -81,15 +81,21 @@ HOSTILE = {
 }
 
 
-def test_hostile_completions_get_no_credit(backend):
-    # every hostile body replaces HumanEval/0's; a canonical control rides in the same batch
+@pytest.mark.parametrize("backend_name", ["docker", pytest.param("bwrap", marks=pytest.mark.bwrap)])
+def test_hostile_completions_get_no_credit(backend_name):
+    import sandbox
+
+    backend = sandbox.open_backend(backend_name)
+    # every hostile body replaces HumanEval/0's. Under bubblewrap the 'fake-verdict' body can
+    # write into the runner's own protocol pipe (/proc/1/fd/1) and wreck the whole batch: no
+    # credit either way (verdicts need the key), so the canonical control gets its own batch.
     from evals.grading import grade_jobs
     from evals.humaneval import function_job
 
     p0 = problems()[0]
     jobs = [function_job(name, p0, p0.prompt + body, filename="solution.py", tests=[p0.test]) for name, body in HOSTILE.items()]
-    jobs.append(function_job("control", p0, p0.prompt + p0.canonical_solution, filename="solution.py", tests=[p0.test]))
     verdicts = {v.task_id: v for v in grade_jobs(backend, jobs)}
-    assert verdicts.pop("control").passed
     assert {name: v.passed for name, v in verdicts.items()} == {name: False for name in HOSTILE}
-    assert verdicts["hang"].reason == "timeout"
+    assert verdicts["hang"].reason in ("timeout", "grader-error")
+    control = function_job("control", p0, p0.prompt + p0.canonical_solution, filename="solution.py", tests=[p0.test])
+    assert grade_jobs(backend, [control])[0].passed
