@@ -63,6 +63,8 @@ class Grant:
     refused: int = 0
     recent: collections.deque = field(default_factory=collections.deque)
     fatal: BaseException | None = None
+    spent: str = ""
+    """Why this sandbox's budget is spent; later calls are refused without asking the ledger."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ class Gateway:
             return 401, error_body("missing, unknown or revoked token", "invalid_token")
         caller = Caller(grant.agent_id, grant.task_id, grant.purpose)
         try:
+            if grant.spent:
+                raise Refusal(402, "budget_exhausted", f"budget exhausted: {grant.spent}", outcome="budget")
             if body is None:
                 raise Refusal(413, "request_too_large", f"request of {length} bytes is over the limit of {self.max_request_bytes}")
             request = parse_request(body)
@@ -199,11 +203,12 @@ class Gateway:
                 raise Refusal(403, "model_not_allowed", f"model {request.model[:80]!r} is not allowed in this run")
             self._admit(grant)
         except Refusal as refusal:
-            self._record_refusal(grant, caller)
+            self._record_refusal(grant, caller, refusal.outcome)
             return refusal.status, error_body(str(refusal), refusal.code)
         try:
             completion = self._call(caller, request, self.model)
         except BudgetExhausted as exc:
+            grant.spent = str(exc)
             return 402, error_body(f"budget exhausted: {exc}", "budget_exhausted")
         except ScriptExhausted as exc:
             grant.fatal = exc
@@ -268,12 +273,12 @@ class Gateway:
             latency=latency, outcome=outcome,
         )
 
-    def _record_refusal(self, grant: Grant, caller: Caller) -> None:
+    def _record_refusal(self, grant: Grant, caller: Caller, outcome: str) -> None:
         with self._lock:
             grant.refused += 1
             record = grant.refused <= self.limits.refused_rows_per_grant
         if record:
-            self._record(caller, self.model.name, outcome="refused")
+            self._record(caller, self.model.name, outcome=outcome)
 
     def _record_unauthenticated(self) -> None:
         with self._lock:

@@ -26,10 +26,12 @@ TOOL_CHOICES = ("auto", "none", "required")
 class Refusal(LLMError):
     """A request the gateway will not forward: an HTTP status and an OpenAI error code."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, outcome: str = "refused"):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.outcome = outcome
+        """The ledger outcome: 'refused', or 'budget' for a sandbox whose budget is spent."""
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,9 @@ def test_spent_budget_refuses_sandbox_and_host_calls(archive):
     with Gateway(model, config, archive) as gateway, gateway.grant(agent_id="a1", task_id="t1", purpose="solve") as mounts:
         assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200  # 100+ completion tokens
         assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
-        status, body = post(socket_of(mounts), chat(), token_of(mounts))
-        assert (status, body["error"]["code"]) == (402, "budget_exhausted")
+        for _ in range(2):  # the second refusal does not even read the ledger
+            status, body = post(socket_of(mounts), chat(), token_of(mounts))
+            assert (status, body["error"]["code"]) == (402, "budget_exhausted")
         # another task of the same agent still has its own budget
         assert gateway.complete_for_host([{"role": "user", "content": "hi"}], "a1", "diagnose", task_id="t2").content
     run_config = make_config(tokens_total=1)
@@ -88,7 +89,7 @@ def test_spent_budget_refuses_sandbox_and_host_calls(archive):
             gateway.complete_for_host([{"role": "user", "content": "hi"}], agent_id="a1", purpose="diagnose")
     assert len(model.calls) == 3
     rows = outcomes(archive)
-    assert rows.count(("a1", "t1", "solve", "budget")) == 1
+    assert rows.count(("a1", "t1", "solve", "budget")) == 2
     assert rows[-1] == ("a1", None, "diagnose", "budget")
 
 
