@@ -85,10 +85,16 @@ class GitWriter:
         return binsha
 
     def sync(self, ref: str | None = None) -> None:
-        """fsync the objects written since the last sync (and their folders), then the ref:
-        after a power cut, a database row never names a commit that did not reach the disk."""
-        paths = self.unsynced + ([self.git_dir / ref] if ref and (self.git_dir / ref).is_file() else [])
-        for path in [*paths, *sorted({p.parent for p in paths})]:
+        """fsync the objects written since the last sync, then the ref and its folder, so that
+        after a power cut a database row never names a commit that did not reach the disk.
+
+        The object folders are not synced one by one: the last fsync commits the filesystem's
+        journal, renames included (ext4, data=ordered), as git's own batch fsync mode relies on.
+        """
+        paths = list(self.unsynced)
+        if ref and (self.git_dir / ref).is_file():
+            paths += [self.git_dir / ref, (self.git_dir / ref).parent]
+        for path in paths:
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)

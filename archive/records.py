@@ -28,7 +28,7 @@ class AgentRecord:
     status_reason: str | None
     score: float | None
     origin: str
-    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    meta: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "AgentRecord":
@@ -109,7 +109,7 @@ class Spend:
 class Job:
     id: int
     kind: str
-    payload: dict[str, Any] = field(hash=False, compare=False)
+    payload: dict[str, Any] = field(hash=False)
     agent_id: str | None
     state: str
     attempts: int
@@ -143,7 +143,7 @@ class EventRecord:
     kind: str
     message: str
     agent_id: str | None
-    data: Any = field(hash=False, compare=False)
+    data: Any = field(hash=False)
     created_at: str
 
     @classmethod
