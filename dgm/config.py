@@ -35,7 +35,8 @@ class ModelConfig:
 
     @property
     def is_dry_run(self) -> bool:
-        return not self.name
+        """No real model: the scripted one ('' or 'scripted:<scenario>', as tests use)."""
+        return not self.name or self.name.startswith("scripted:")
 
 
 @dataclass

@@ -158,6 +158,8 @@ class Daemon:
     def _run_job(self, job: Any) -> None:
         from sandbox import NoBackendError, SandboxStartError
 
+        from dgm.errors import BudgetExhausted
+
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         with self.state.lock:
             self.state.in_flight[iteration] = ("queued", None, parent)
@@ -165,6 +167,11 @@ class Daemon:
             outcome = run_iteration(self.ctx, iteration, parent)
         except (NoBackendError, SandboxStartError):
             raise  # the machine is broken: stop; the job stays 'running' and resumes later
+        except BudgetExhausted as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
+            self.ctx.archive.log_event("budget", f"iteration {iteration}: {exc}; no new work starts")
+            self.state.stopping = f"budget spent: {exc}"
+            outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         except Exception as exc:
             self.ctx.archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
             self.ctx.archive.log_event("job-failed", f"iteration {iteration}: {type(exc).__name__}: {exc}")

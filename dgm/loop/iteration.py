@@ -74,17 +74,21 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     record, or an IterationOutcome when there is nothing to commit."""
     from dgm.llm import ModelError
 
+    from dgm.loop.diagnose import DiagnosisError
+
     archive = ctx.archive
     parent_files = archive.read_tree(parent_id)
     ctx.stage(iteration, "diagnose", None)
     try:
         diagnosis = diagnose(ctx, parent_id, parent_files)
-    except (ModelError, ValueError) as exc:  # garbage from the model is the parent's bad luck, not a crash
+    except (ModelError, DiagnosisError) as exc:  # garbage from the model is the parent's bad luck, not a crash
         archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
         return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
 
     ctx.stage(iteration, "self-modify", None)
     child_files, transcript = self_modify(ctx, iteration, parent_id, parent_files, diagnosis)
+    # a budget that ran out mid-way leaves a half-made child: make nothing of it
+    ctx.gateway.budget.check(agent_id=parent_id, task_id=f"self-modify/{iteration}")
     reason = invalid_reason(parent_files, child_files)
     smoke_log = ""
     if reason is None:
@@ -153,7 +157,7 @@ def run_in_sandbox(
         run = run_agent(
             ctx.backend, agent_dir, instruction, workspace,
             limits=ctx.limits(wall_seconds), llm_mounts=mounts,
-            labels={"dgm.run": ctx.config.name},
+            labels={"run": ctx.config.name},
         )
     log = f"exit: {run.result.exit_reason} ({run.result.exit_code}) in {run.result.duration:.1f}s\n{run.log}"
     return clean_tree(run.files), log
@@ -188,6 +192,7 @@ def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: s
     from evals import Stage, StagePlan, evaluate
 
     archive = ctx.archive
+    ctx.gateway.budget.check(agent_id=child_id, task_id=None)
     ctx.stage(iteration, "evaluate", child_id)
     archive.set_status(child_id, "evaluating")
     plan = StagePlan(tuple(Stage(s.tasks, s.min_score) for s in ctx.config.eval.stages), seed=ctx.config.eval.seed)

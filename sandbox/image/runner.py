@@ -259,7 +259,20 @@ OPS = {"exec": op_exec, "batch": op_batch, "put": op_put, "get": op_get,
        "ping": lambda req, payload: ({"ok": True, "pid": os.getpid()}, b"")}
 
 
+def make_undumpable():
+    """Agent code runs as our user: without this it could read our memory or write into our
+    protocol pipes through /proc/<pid>/fd. Children get the flag reset by execve."""
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+            sys.stderr.write("runner: prctl(PR_SET_DUMPABLE) failed; host-side caps still apply\n")
+    except (OSError, AttributeError, ImportError) as exc:
+        sys.stderr.write(f"runner: cannot make itself undumpable: {exc}\n")
+
+
 def serve():
+    make_undumpable()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the protocol stream
     while True:

@@ -244,3 +244,29 @@ def test_killing_the_runner_ends_the_session_cleanly(backend):
         session.exec(["true"])
     session.close()
     assert left() == []
+
+
+RUNNER_SNOOP = """
+import os
+pids = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]
+# the runner itself (bubblewrap's own pid 1 also names runner.py in its arguments: see notes)
+runner = [p for p in pids if open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')[0].startswith(b'python')
+          and b'runner.py' in open(f'/proc/{p}/cmdline', 'rb').read()]
+assert runner, 'no runner process found'
+for p in runner:
+    for target in (f'/proc/{p}/fd/1', f'/proc/{p}/mem'):
+        try:
+            open(target, 'wb' if target.endswith('/1') else 'rb').close()
+            print('OPENED', target)
+        except OSError as exc:
+            print('denied', target, type(exc).__name__)
+"""
+
+
+def test_agent_code_cannot_reach_into_the_runner(session):
+    """The runner runs as the agent's user; it must still be out of reach (not dumpable), or
+    agent code could write into its protocol pipe or read its memory."""
+    result = session.exec(["python3", "-c", RUNNER_SNOOP])
+    assert result.ok, result.stderr
+    assert b"OPENED" not in result.stdout
+    assert result.stdout.count(b"denied") >= 2

@@ -1,0 +1,163 @@
+"""The daemon end to end: scripted model, real Docker sandboxes, real git and SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.loop.conftest import CANARY, dgm
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def archive_state(run_dir: Path) -> list[tuple]:
+    from archive import Archive
+
+    with Archive.open(run_dir, readonly=True) as store:
+        return [
+            (a.id, a.parent_id, a.iteration, a.status, a.status_reason, a.score, store.tree_hash(a.id))
+            for a in sorted(store.agents(), key=lambda a: a.iteration)
+        ]
+
+
+def git(run_dir: Path, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", str(run_dir / "agents.git"), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_dry_run_grows_real_children(make_run):
+    from archive import Archive
+
+    run_dir = make_run(iterations=3)
+    result = dgm("run", "--run", str(run_dir), check=True)
+    assert result.stdout.count("DRY RUN") >= 2, "the dry run must say so at start and end"
+
+    with Archive.open(run_dir, readonly=True) as store:
+        agents = {a.id: a for a in store.agents()}
+        children = [a for a in agents.values() if a.origin != "seed"]
+        assert len(children) == 3
+        for child in children:
+            parent = agents[child.parent_id]
+            assert git(run_dir, "rev-parse", f"{child.commit}^") == parent.commit
+            assert git(run_dir, "rev-parse", f"refs/agents/{child.id}") == child.commit
+            assert store.diff(child.id).strip(), "a child must differ from its parent"
+            assert child.meta.get("problem_statement"), "the diagnosis is stored with the child"
+            if child.status == "evaluated":
+                evaluations = store.evaluations(child.id)
+                assert evaluations and all(e.finished_at for e in evaluations)
+                assert store.task_results(evaluations[0].id)
+        assert any(c.status == "evaluated" for c in children)
+        purposes = {row.purpose for row in store.llm_calls()}
+        assert {"diagnose", "self-modify", "solve"} <= purposes
+        assert store.spend().calls > 0
+
+
+def test_keys_never_reach_the_archive_logs_or_git(make_run):
+    run_dir = make_run(iterations=1)
+    dgm("run", "--run", str(run_dir), check=True)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), f"the key leaked into {path}"
+
+
+@pytest.mark.parametrize(
+    "scenario, reason",
+    [
+        ("empty-diff", "empty diff"),
+        ("broken-agent", "agent.py does not compile"),
+        ("fail-smoke", "failed the smoke task"),
+    ],
+)
+def test_invalid_children_are_kept_but_never_parents(make_run, scenario, reason):
+    from archive import Archive
+
+    run_dir = make_run(scenario=scenario, iterations=2)
+    dgm("run", "--run", str(run_dir), check=True)
+    with Archive.open(run_dir, readonly=True) as store:
+        seed = next(a for a in store.agents() if a.origin == "seed")
+        children = [a for a in store.agents() if a.origin != "seed"]
+        assert len(children) == 2
+        for child in children:
+            assert child.status == "invalid"
+            assert reason in child.status_reason
+            assert child.parent_id == seed.id, "an invalid child must never be chosen as a parent"
+            assert not store.evaluations(child.id)
+
+
+def test_garbage_diagnosis_is_recorded_and_the_run_goes_on(make_run):
+    from archive import Archive
+
+    run_dir = make_run(scenario="garbage-diagnosis", iterations=2)
+    result = dgm("run", "--run", str(run_dir), check=True)
+    assert "Traceback" not in result.stderr
+    with Archive.open(run_dir, readonly=True) as store:
+        assert [a.origin for a in store.agents()] == ["seed"]
+        assert sum(e.kind == "diagnosis-failed" for e in store.events(limit=100)) == 2
+
+
+def test_spent_budget_stops_new_work_and_keeps_paid_work(make_run):
+    from archive import Archive
+
+    run_dir = make_run(iterations=10, extra="\n[budget]\nusd_total = 0.002\n")
+    result = dgm("run", "--run", str(run_dir), check=True)
+    assert "budget" in result.stdout
+    with Archive.open(run_dir, readonly=True) as store:
+        outcomes = [row.outcome for row in store.llm_calls()]
+        assert len([a for a in store.agents() if a.origin != "seed"]) < 10
+        assert "budget" in outcomes or store.spend().usd >= 0.002
+        assert all(job.state != "running" for job in store.jobs())
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stage_reached(run_dir: Path, iteration: int, stage: str) -> bool:
+    try:
+        with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
+            rows = db.execute("select message from events where kind = 'stage'").fetchall()
+    except sqlite3.Error:
+        return False
+    return any(row[0] == f"iteration {iteration}: {stage}" for row in rows)
+
+
+def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
+    reference = make_run("reference", iterations=3)
+    dgm("run", "--run", str(reference), check=True)
+
+    crashed = make_run("crashed", iterations=3)
+    env = {**os.environ, "OPENAI_API_KEY": CANARY}
+    daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(crashed)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: stage_reached(crashed, 2, "evaluate"), 300, "iteration 2 to reach evaluation")
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+    resumed = dgm("run", "--run", str(crashed), check=True)
+    assert "re-queued" in resumed.stdout or "resume" in resumed.stdout
+
+    assert archive_state(crashed) == archive_state(reference)
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=dgm.run=crashed"], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", "no container of the crashed run may survive the resume"
+
+
+def test_status_from_another_terminal(make_run):
+    run_dir = make_run(iterations=1)
+    dgm("run", "--run", str(run_dir), check=True)
+    result = dgm("status", "--run", str(run_dir), "--json", check=True)
+    import json
+
+    snap = json.loads(result.stdout)
+    assert snap["agents"] == 2 and snap["dry_run"] is True and snap["in_flight"] == []
