@@ -21,6 +21,7 @@ from archive.records import (
     EventRecord,
     FileChange,
     Job,
+    LLMCallRecord,
     ReviewRecord,
     Spend,
     TaskResultRecord,
@@ -193,6 +194,17 @@ class Queries:
             {"a": agent_id, "t": task_id},
         )
         return Spend.from_row(rows[0])
+
+    def llm_calls(self, agent_id: str | None = None, purpose: str | None = None) -> list[LLMCallRecord]:
+        """The ledger, oldest first, optionally for one agent and/or one purpose."""
+        where = " AND ".join(
+            clause for clause, value in (("agent_id = :a", agent_id), ("purpose = :p", purpose)) if value is not None
+        )
+        rows = self._rows(
+            f"SELECT * FROM {LLM_CALLS} {'WHERE ' + where if where else ''} ORDER BY created_at, id",
+            {"a": agent_id, "p": purpose},
+        )
+        return [LLMCallRecord.from_row(r) for r in rows]
 
     def jobs(self, state: str | None = None) -> list[Job]:
         where = "WHERE state = :s" if state else ""

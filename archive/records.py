@@ -138,6 +138,28 @@ class ReviewRecord:
 
 
 @dataclass(frozen=True)
+class LLMCallRecord:
+    """One row of the ledger: who asked (agent, task, purpose), what it cost, how it ended."""
+
+    id: int
+    run: str
+    agent_id: str | None
+    task_id: str | None
+    purpose: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency: float
+    outcome: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "LLMCallRecord":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
 class EventRecord:
     id: int
     kind: str
