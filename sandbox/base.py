@@ -185,7 +185,8 @@ class Backend(Protocol):
         """
         ...
 
-    def sweep(self, run_id: str | None = None) -> int:
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove leftovers of crashed sessions (all of this project's, or one run's). Returns
-        how many were removed."""
+        how many were removed. `include_own` also removes this process's live sessions: for a
+        hard stop, when the threads that own them will never close them."""
         ...

@@ -215,8 +215,10 @@ class BwrapBackend:
         session = BwrapSession(session_id, proc, channel, limits, init_pid)
         return session
 
-    def sweep(self, run_id: str | None = None) -> int:
-        """Kill bwrap sessions whose owner died (--die-with-parent makes this rare)."""
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
+        """Kill bwrap sessions whose owner died (--die-with-parent makes this rare), and with
+        `include_own` this process's own."""
+        orphaned_to = {1, os.getpid()} if include_own else {1}
         removed = 0
         for pid_dir in Path("/proc").iterdir():
             if not pid_dir.name.isdigit():
@@ -226,7 +228,7 @@ class BwrapBackend:
                 ppid = int((pid_dir / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if argv and argv[0].endswith(b"bwrap") and any(a.startswith(MARKER.encode()) for a in argv) and ppid == 1:
+            if argv and argv[0].endswith(b"bwrap") and any(a.startswith(MARKER.encode()) for a in argv) and ppid in orphaned_to:
                 os.killpg(int(pid_dir.name), signal.SIGKILL)
                 removed += 1
         return removed

@@ -8,6 +8,7 @@ The docker SDK is imported here only, lazily, so the CLI's other commands never 
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -166,6 +167,9 @@ class DockerBackend:
         except docker_errors():
             raise SandboxStartError(f"the sandbox image {image} is missing; build it: dgm sandbox build") from None
         self.runtime = "runsc" if "runsc" in (info.get("Runtimes") or {}) else None
+        self._gate = threading.Condition()
+        self._starting = 0
+        self._closing = False
         if not _swept:
             _swept = True
             self.sweep()
@@ -183,6 +187,10 @@ class DockerBackend:
         all_labels.update({LABEL: "1", "dgm.session": session_id, "dgm.owner": owner_tag()})
         all_labels.setdefault("dgm.run", "none")
         check_mounts(mounts)
+        with self._gate:
+            if self._closing:
+                raise SandboxStartError("the sandbox backend is shutting down")
+            self._starting += 1
         container = None
         try:
             container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))
@@ -198,22 +206,64 @@ class DockerBackend:
                 except docker_errors():
                     pass
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
+        finally:
+            with self._gate:
+                self._starting -= 1
+                self._gate.notify_all()
         return DockerSession(session_id, container, channel, limits)
 
-    def sweep(self, run_id: str | None = None) -> int:
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
-        when `run_id` is given). Live sessions of other processes are left alone."""
+        when `run_id` is given), and with `include_own` this process's too. Live sessions of
+        other processes are left alone."""
         filters = [f"{LABEL}=1"] + ([f"dgm.run={run_id}"] if run_id else [])
+        own = owner_tag()
+        if include_own:  # no new session may appear behind the sweep's back
+            with self._gate:
+                self._closing = True
+                self._gate.wait_for(lambda: self._starting == 0, timeout=30)
         removed = 0
         try:
             for container in self.client.containers.list(all=True, filters={"label": filters}):
-                if owner_alive(container.labels.get("dgm.owner", "")):
+                owner = container.labels.get("dgm.owner", "")
+                if owner_alive(owner) and not (include_own and owner == own):
                     continue
-                container.remove(force=True)
-                removed += 1
+                if _remove_if_present(container):
+                    removed += 1
+            if include_own:
+                self._settle(filters, own)
         except docker_errors() as exc:
             raise SandboxError(f"sweeping leftover containers failed: {_one_line(exc)}") from None
         return removed
+
+    def _settle(self, filters: list[str], own: str, seconds: float = 15.0) -> None:
+        """Wait until this process's containers are really gone: a session closing itself at
+        the same moment may have its removal still under way, and Docker finishes it only
+        while someone keeps asking."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}) if c.labels.get("dgm.owner") == own]
+            if not left:
+                return
+            for container in left:
+                _remove_if_present(container)
+            time.sleep(0.2)
+
+
+def _remove_if_present(container: Any) -> bool:
+    """Force-remove; a container already gone, or already being removed by its own session's
+    close(), counts as done rather than as a failure."""
+    import docker.errors
+
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:  # "removal ... is already in progress"
+            return False
+        raise
+    return True
 
 
 def _one_line(exc: BaseException) -> str:

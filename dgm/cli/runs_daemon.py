@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator
@@ -83,11 +82,7 @@ def run(
             try:
                 run_with_display(daemon, lambda: render_snapshot(take_snapshot(store, config, note=daemon.state.stopping)), out)
             except KeyboardInterrupt:
-                store.log_event("stopped", "stopped at once by a second signal; in-flight children resume on the next 'dgm run'")
-                removed = backend.sweep(config.name)
-                out.print(f"stopped at once: removed {removed} sandbox(es); 'dgm run' resumes the {len(daemon.state.in_flight)} child(ren) in flight")
-                out.file.flush()
-                os._exit(130)  # worker threads are blocked in sandboxes that no longer exist
+                hard_stop(store, backend, config.name, out)
         snap = take_snapshot(store, config, note=daemon.state.stopping)
     out.print(render_snapshot(snap))
     out.print(f"stopped: {daemon.state.stopping or 'nothing left to do'}")
@@ -95,18 +90,41 @@ def run(
         out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
 
 
+def hard_stop(store, backend, run_name: str, out) -> None:
+    """The second signal: remove this run's sandboxes and leave at once. Jobs in flight stay
+    'running' in the archive, and the next 'dgm run' re-queues them; SQLite's transactions
+    keep every write whole. Worker threads are blocked in sandboxes that no longer exist, so
+    the process ends with os._exit, never by joining them."""
+    from sandbox import SandboxError
+
+    code = 130
+    try:
+        running = sum(job.state == "running" for job in store.jobs())
+        store.log_event("stopped", "stopped at once by a second signal; in-flight children resume on the next 'dgm run'")
+        removed = backend.sweep(run_name, include_own=True)
+        out.print(f"stopped at once: removed {removed} sandbox(es); 'dgm run' resumes the {running} child(ren) in flight")
+    except SandboxError as exc:
+        out.print(f"stopped at once, but sandboxes may be left (the next 'dgm run' sweeps them): {exc}")
+    except BaseException as exc:  # a third signal, or the archive gone: still leave now
+        out.print(f"stopped at once ({type(exc).__name__} during clean-up)")
+    finally:
+        out.file.flush()
+        os._exit(code)
+
+
 def run_with_display(daemon, render, out) -> None:
     """Live progress on a terminal; on a pipe, one line per event instead of redrawing."""
     import threading
 
     if not out.is_terminal:
-        seen = {"id": 0}
+        seen, lock = [0], threading.Lock()
 
-        def print_new_events() -> None:
-            for event in daemon.ctx.archive.events(limit=50, since_id=seen["id"]):
-                seen["id"] = max(seen["id"], event.id)
-                if event.kind != "stage":
-                    out.print(f"{str(event.created_at)[11:19]} {event.kind}: {event.message}")
+        def print_new_events() -> None:  # called from worker threads too
+            with lock:
+                for event in daemon.ctx.archive.events(limit=50, since_id=seen[0]):
+                    seen[0] = max(seen[0], event.id)
+                    if event.kind != "stage":
+                        out.print(f"{str(event.created_at)[11:19]} {event.kind}: {event.message}")
 
         daemon.on_change = print_new_events
         daemon.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socketserver
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
@@ -47,6 +48,14 @@ class UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line instead of socketserver's traceback; a sandbox that vanished mid-request
+        (killed at its deadline, or by a stop) is ordinary and says nothing."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        sys.stderr.write(f"dgm gateway: a request failed: {type(exc).__name__}: {exc}\n")
 
 
 class Handler(BaseHTTPRequestHandler):

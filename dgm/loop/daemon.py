@@ -35,10 +35,8 @@ class StopConditions:
 
 @dataclass
 class LiveState:
-    """What the progress display shows; written by workers, read by the display."""
+    """What only this process knows; everything else the display reads from the archive."""
 
-    in_flight: dict[int, tuple[str, str | None, str]] = field(default_factory=dict)
-    """iteration -> (stage, child id, parent id)"""
     finished: list[IterationOutcome] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
     stopping: str = ""
@@ -60,9 +58,6 @@ class Daemon:
 
     # -- progress ---------------------------------------------------------------------------
     def _stage(self, iteration: int, stage: str, child_id: str | None) -> None:
-        with self.state.lock:
-            _, old_child, parent = self.state.in_flight.get(iteration, ("", None, ""))
-            self.state.in_flight[iteration] = (stage, child_id or old_child, parent)
         self.ctx.archive.log_event("stage", f"iteration {iteration}: {stage}", agent_id=child_id, data={"iteration": iteration, "stage": stage})
         self.on_change()
 
@@ -159,14 +154,13 @@ class Daemon:
         from sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
+        from dgm.llm import ScriptExhausted
 
         iteration, parent = job.payload["iteration"], job.payload["parent"]
-        with self.state.lock:
-            self.state.in_flight[iteration] = ("queued", None, parent)
         try:
             outcome = run_iteration(self.ctx, iteration, parent)
-        except (NoBackendError, SandboxStartError):
-            raise  # the machine is broken: stop; the job stays 'running' and resumes later
+        except (NoBackendError, SandboxStartError, ScriptExhausted):
+            raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:
             self.ctx.archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
             self.ctx.archive.log_event("budget", f"iteration {iteration}: {exc}; no new work starts")
@@ -178,9 +172,6 @@ class Daemon:
             outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         else:
             self.ctx.archive.finish_job(job.id, ok=True)
-        finally:
-            with self.state.lock:
-                self.state.in_flight.pop(iteration, None)
         with self.state.lock:
             self.state.finished.append(outcome)
 

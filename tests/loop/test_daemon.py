@@ -161,3 +161,66 @@ def test_status_from_another_terminal(make_run):
 
     snap = json.loads(result.stdout)
     assert snap["agents"] == 2 and snap["dry_run"] is True and snap["in_flight"] == []
+
+
+def start_daemon(run_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, "OPENAI_API_KEY": CANARY, "PYTHONFAULTHANDLER": "1"}
+    return subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(run_dir)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def containers_of(run_name: str) -> str:
+    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=dgm.run={run_name}"], capture_output=True, text=True)
+    return found.stdout.strip()
+
+
+def test_first_signal_drains_the_children_in_flight(make_run):
+    from archive import Archive
+
+    run_dir = make_run("drain", iterations=4)
+    daemon = start_daemon(run_dir)
+    try:
+        wait_for(lambda: stage_reached(run_dir, 1, "self-modify"), 300, "iteration 1 to start self-modifying")
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=300)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "draining" in out
+    with Archive.open(run_dir, readonly=True) as store:
+        assert all(job.state != "running" for job in store.jobs()), "a drain finishes what is in flight"
+        child = next(a for a in store.agents() if a.iteration == 1)
+        assert child.status in ("evaluated", "invalid")
+        assert len(store.jobs()) < 4, "no new child starts after the signal"
+    assert containers_of("drain") == ""
+
+
+def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
+    from archive import Archive
+
+    run_dir = make_run("hardstop", iterations=2)
+    daemon = start_daemon(run_dir)
+    try:
+        wait_for(lambda: stage_reached(run_dir, 1, "evaluate") and containers_of("hardstop"), 300,
+                 "iteration 1 to be evaluating in a sandbox")
+        daemon.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        daemon.send_signal(signal.SIGINT)
+        try:
+            out, err = daemon.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: dump every thread, then die
+            out, err = daemon.communicate(timeout=30)
+            raise AssertionError(f"the second signal did not stop the daemon:\n{err}") from None
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 130, (out, err)
+    assert "stopped at once" in out and "Traceback" not in err
+    assert containers_of("hardstop") == "", "a hard stop removes its own sandboxes"
+    with Archive.open(run_dir, readonly=True) as store:
+        assert "running" in [job.state for job in store.jobs()], "the interrupted child is left to resume"
+    dgm("run", "--run", str(run_dir), check=True)
+    with Archive.open(run_dir, readonly=True) as store:
+        assert [job.state for job in store.jobs()] == ["done", "done"]
+        assert all(a.status in ("evaluated", "invalid") for a in store.agents())
+        assert store.verify().ok
