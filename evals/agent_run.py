@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 from sandbox import ExecResult, Limits, Mount, SandboxError, TransferCaps, TransferError
 
-AGENT_ARGV = ["python3", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
+AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)
 """What may come out of an agent's /work: a workspace, not a disk image."""
 LOG_CHARS = 64_000

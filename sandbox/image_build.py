@@ -32,7 +32,7 @@ from sandbox.layout import (
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
 DEBOOTSTRAP = ["debootstrap", "--variant=minbase", "--include=python3,git", SUITE]
 ROOTFS_RECIPE = f"1:{' '.join(DEBOOTSTRAP)}:{SANDBOX_USER}:{SANDBOX_UID}:{','.join(MOUNT_POINTS)}"
-IMAGE_RECIPE = "2:work-1777"
+IMAGE_RECIPE = "3:work-1777:python"
 """Bump when finish_rootfs or the import changes: the version label then asks for a rebuild."""
 VERSION_LABEL = "dgm.image.version"
 DOCKERFILE_DIR = Path(__file__).parent
@@ -87,6 +87,7 @@ def build_rootfs(force: bool = False) -> BuildReport:
     root = rootfs_dir()
     with build_lock():
         if rootfs_ready(root) and not force:
+            finish_rootfs(root)  # cheap, and keeps an older rootfs in step with this runner
             return BuildReport("rootfs", "up to date", str(root))
         if shutil.which("debootstrap") is None:
             raise BuildError("debootstrap is missing: apt-get install debootstrap")
@@ -126,6 +127,9 @@ def finish_rootfs(root: Path) -> None:
     """The steps redone at every image import (cheap): the current runner, and a /work that
     the sandbox user can write (Docker gives a tmpfs the mode of the directory beneath it)."""
     (root / "work").chmod(0o1777)
+    python = root / "usr/bin/python"
+    if not python.exists() and not python.is_symlink():
+        python.symlink_to("python3")  # the agent contract runs `python agent.py`
     target = root / RUNNER_PATH.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(RUNNER_HOST, target)
