@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import oracle_answers
+from tests.evals.conftest import oracle_answers
 
 EXAMPLES = Path(__file__).parents[2] / "evals" / "examples" / "exercises"
 

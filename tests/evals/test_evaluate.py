@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import oracle_answers
+from tests.evals.conftest import oracle_answers
 from evals import Stage, StagePlan, evaluate, get_suite
 from evals.reuse import DiskCache
 from sandbox import Limits

@@ -8,7 +8,7 @@ import time
 import tracemalloc
 
 import pytest
-from conftest import TEST_LIMITS, tracker
+from tests.sandbox.conftest import TEST_LIMITS, tracker
 
 from sandbox import BatchItem, Limits, Mount, SandboxStartError, SessionClosedError, TransferCaps, TransferError
 
