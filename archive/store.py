@@ -41,7 +41,6 @@ from archive.reader import check_schema
 from archive.records import AgentRecord, Job, VerifyReport
 from archive.schema import (
     AGENT_STATUSES,
-    JOB_STATES,
     MIGRATIONS,
     MIGRATIONS_DDL,
     MIGRATIONS_TABLE,

@@ -9,12 +9,8 @@ solutions. Run: python benchmarks/bench_evals.py [--workers 2] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 

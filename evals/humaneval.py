@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from evals.base import Task, Verdict
 from evals.grading import GradeJob, GradingSetup, grade_jobs
@@ -87,6 +87,24 @@ def grade_sources(
     return [next(graded) if isinstance(j, GradeJob) else j for j in jobs]
 
 
+def grade_file(
+    backend: Backend,
+    items: Sequence[tuple[Task, Mapping[str, bytes]]],
+    filename: str,
+    make_job: Callable[[Task, str], GradeJob],
+) -> list[Verdict]:
+    """Grade the one file a suite reads from each agent's output, all in one session; a
+    missing or undecodable file fails its task without a sandbox."""
+    jobs: list[GradeJob | Verdict] = []
+    for task, files in items:
+        source = read_text(files, filename)
+        if source is None:
+            jobs.append(Verdict(task.id, False, "no-output", f"{filename} missing or not UTF-8"))
+        else:
+            jobs.append(make_job(task, source))
+    return grade_sources(backend, jobs)
+
+
 class HumanEvalSuite:
     name = "humaneval"
 
@@ -103,14 +121,10 @@ class HumanEvalSuite:
         ]
 
     def grade(self, backend: Backend, items: Sequence[tuple[Task, Mapping[str, bytes]]]) -> list[Verdict]:
-        jobs: list[GradeJob | Verdict] = []
-        for task, files in items:
-            source = read_text(files, "solution.py")
-            if source is None:
-                jobs.append(Verdict(task.id, False, "no-output", "solution.py missing or not UTF-8"))
-            else:
-                jobs.append(function_job(task.id, task.hidden, source, filename="solution.py", tests=[task.hidden.test]))
-        return grade_sources(backend, jobs)
+        return grade_file(
+            backend, items, "solution.py",
+            lambda task, source: function_job(task.id, task.hidden, source, filename="solution.py", tests=[task.hidden.test]),
+        )
 
 
 def grade_completions(backend: Backend, completions: Mapping[str, str]) -> dict[str, Verdict]:

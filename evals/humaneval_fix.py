@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 from evals.base import Task, Verdict
 from evals.grading import GradeJob
-from evals.humaneval import Problem, function_job, grade_sources, problems, read_text, task_id_of
+from evals.humaneval import Problem, function_job, grade_file, problems, task_id_of
 from sandbox import Backend
 
 DATA = Path(__file__).parent / "data" / "humaneval_fix.json"
@@ -133,11 +133,4 @@ class HumanEvalFixSuite:
         ]
 
     def grade(self, backend: Backend, items: Sequence[tuple[Task, Mapping[str, bytes]]]) -> list[Verdict]:
-        jobs: list[GradeJob | Verdict] = []
-        for task, files in items:
-            source = read_text(files, "module.py")
-            if source is None:
-                jobs.append(Verdict(task.id, False, "no-output", "module.py missing or not UTF-8"))
-            else:
-                jobs.append(fix_job(task.id, task.hidden, source))
-        return grade_sources(backend, jobs)
+        return grade_file(backend, items, "module.py", lambda task, source: fix_job(task.id, task.hidden, source))

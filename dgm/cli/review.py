@@ -8,7 +8,7 @@ asks for a verdict. `approve|reject|note ID` do the same for scripts; `ls` lists
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 

@@ -134,7 +134,7 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
     ax.autoscale_view()
     ax.margins(0.06)
     ax.axis("off")
-    layout_name = "" if small else f", radial: seed at the centre, one ring per generation"
+    layout_name = "" if small else ", radial: seed at the centre, one ring per generation"
     ax.set_title(f"Lineage of {n} agent{'s' if n != 1 else ''}{layout_name}", loc="left")
 
 
