@@ -2,18 +2,24 @@
 
 A session is one long-lived `bwrap` process whose namespaces (user, pid, net, ipc, uts,
 cgroup) hold the runner; it sees the same Debian root filesystem as the Docker image
-(read-only), sized tmpfs at /work and /tmp, and nothing else of the host. Limits are
-rlimits set by `prlimit` before bwrap execs (address space, processes, open files, file
-size, no core dumps); the wall clock is the host's. Killing the bwrap process kills the
-namespace's init (--die-with-parent), and with it every process of the session.
+(read-only), sized tmpfs at /work and /tmp, and nothing else of the host. Killing the bwrap
+process kills the namespace's init (--die-with-parent), and with it every process of the
+session; the wall clock is the host's.
 
-What it reports for memory: RLIMIT_AS makes allocations fail, so a memory bomb ends as an
-ordinary failure (MemoryError, exit 1, or a signal), never as `oom_killed`.
+Limits: when this process may make cgroups (root, writable cgroupfs; see sandbox.cgroups),
+each session gets its own group, joined by the launching shell before bwrap forks anything:
+memory (and memory+swap) and pids for the whole session, a CPU quota, and an OOM counter
+that classifies a memory kill as `oom_killed`, as on Docker. rlimits are set by `prlimit`
+in any case (processes per user, open files, file size, no core dumps); the address-space
+rlimit is twice the memory limit under a cgroup (a backstop that leaves the cgroup to act
+first), and equals it without one. Without a cgroup the limits are per process only, `cpus`
+is not enforced, and a memory bomb ends as an ordinary failure (MemoryError, exit 1).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -23,6 +29,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from sandbox.base import Limits, Mount, SandboxStartError
+from sandbox.cgroups import PREFIX, CgroupError, CgroupHost, SessionCgroup, find_host
+from sandbox.cgroups import sweep as sweep_cgroups
 from sandbox.layout import RUNNER_ARGV, check_mounts, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
 from sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
 from sandbox.session import RunnerSession
@@ -75,9 +83,26 @@ def root_args(root: Path) -> list[str]:
     return args + ["--proc", "/proc", "--dev", "/dev"]
 
 
-def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str, info_fd: int) -> list[str]:
+def limits_note(host: CgroupHost | None, why: str) -> str:
+    """One line for `dgm sandbox check`: how the session limits are enforced here."""
+    if host is None:
+        return f"limits: rlimits only (no cgroup: {why}; memory per process, cpus not enforced)"
+    return f"limits: {host.describe()} per session, plus rlimits"
+
+
+def bwrap_limits_note() -> str:
+    """How a bwrap session's limits would be enforced on this machine now."""
+    return limits_note(*find_host())
+
+
+def session_argv(
+    root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str, info_fd: int, cgroup: SessionCgroup | None = None
+) -> list[str]:
+    """The command starting a session; with a cgroup, a shell joins it and then execs
+    prlimit, which execs bwrap: one pid throughout, in the group before anything forks."""
+    address_space = (limits.memory_mb << 20) * (2 if cgroup else 1)
     limit_args = [
-        f"--as={limits.memory_mb << 20}", f"--nproc={limits.pids}", f"--nofile={limits.nofile}",
+        f"--as={address_space}", f"--nproc={limits.pids}", f"--nofile={limits.nofile}",
         f"--fsize={limits.fsize_mb << 20}", "--core=0",
     ]  # fmt: skip
     args = ["prlimit", *limit_args, "--", "bwrap", "--info-fd", str(info_fd), *namespace_args(), *root_args(root)]
@@ -88,13 +113,32 @@ def session_argv(root: Path, limits: Limits, mounts: Sequence[Mount], session_id
         args += ["--ro-bind" if m.read_only else "--bind", str(Path(m.host_path).resolve()), m.sandbox_path]
     args += ["--remount-ro", "/", "--chdir", "/work"]
     args += ["--setenv", "PATH", PATH_ENV, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp"]
-    return args + [*RUNNER_ARGV, f"{MARKER}{session_id}"]
+    args += [*RUNNER_ARGV, f"{MARKER}{session_id}"]
+    return join_cgroup(cgroup, args) if cgroup else args
+
+
+def join_cgroup(cgroup: SessionCgroup, argv: list[str]) -> list[str]:
+    """`argv` run by a shell that first writes its own pid into the group (any failure stops
+    it before argv runs, so a session never starts outside its group)."""
+    joins = " && ".join(f"echo $$ > {shlex.quote(str(f))}" for f in cgroup.procs_files())
+    argv = [shutil.which(argv[0]) or argv[0], *argv[1:]]
+    return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sh", *argv]
 
 
 class BwrapSession(RunnerSession):
     backend_name = "bwrap"
 
-    def __init__(self, session_id: str, proc: subprocess.Popen, channel: PipeChannel, limits: Limits, init_pid: int) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        proc: subprocess.Popen,
+        channel: PipeChannel,
+        limits: Limits,
+        init_pid: int,
+        cgroup: SessionCgroup | None = None,
+    ) -> None:
+        self.cgroup = cgroup
+        """The session's own cgroup, or None where only rlimits apply."""
         self._proc = proc
         self._init_pid = init_pid
         self._namespace = _pid_namespace(init_pid)
@@ -122,6 +166,11 @@ class BwrapSession(RunnerSession):
             time.sleep(0.005)
         if self._proc.stderr:
             self._proc.stderr.close()
+        if self.cgroup:
+            self.cgroup.remove()  # kills any straggler first; the group goes with the session
+
+    def _oom_events(self) -> int:
+        return self.cgroup.oom_kills() if self.cgroup else 0
 
 
 def _pid_namespace(pid: int) -> str:
@@ -172,11 +221,14 @@ class BwrapBackend:
 
     name = "bwrap"
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, use_cgroups: bool = True) -> None:
+        """`use_cgroups=False` keeps rlimits only, as on a machine without usable cgroups."""
         self.root = root or rootfs_dir()
         problem = bwrap_problem(self.root)
         if problem:
             raise SandboxStartError(problem)
+        self.cgroups, why = find_host() if use_cgroups else (None, "turned off")
+        self.limits_note = limits_note(self.cgroups, why)
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
@@ -188,15 +240,22 @@ class BwrapBackend:
         limits = limits or Limits()
         session_id = uuid.uuid4().hex[:12]
         check_mounts(mounts)
+        cgroup = self._cgroup(session_id, limits)
         to_runner_r, to_runner_w = os.pipe()
         from_runner_r, from_runner_w = os.pipe()
         info_r, info_w = os.pipe()
         try:
             proc = subprocess.Popen(
-                session_argv(self.root, limits, mounts, session_id, info_w),
+                session_argv(self.root, limits, mounts, session_id, info_w, cgroup),
                 stdin=to_runner_r, stdout=from_runner_w, stderr=subprocess.PIPE,
                 env={}, start_new_session=True, close_fds=True, pass_fds=(info_w,),
             )  # fmt: skip
+        except OSError as exc:
+            for fd in (to_runner_w, from_runner_r, info_r):
+                os.close(fd)
+            if cgroup:
+                cgroup.remove()
+            raise SandboxStartError(f"cannot start bwrap: {exc}") from None
         finally:
             for fd in (to_runner_r, from_runner_w, info_w):
                 os.close(fd)
@@ -208,18 +267,32 @@ class BwrapBackend:
             channel.close()
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            if cgroup:
+                cgroup.remove()
             why = proc.stderr.read(4096).decode(errors="replace").strip()  # type: ignore[union-attr]
             raise SandboxStartError(f"cannot start a bwrap sandbox: {why or exc}") from None
         finally:
             os.close(info_r)
-        session = BwrapSession(session_id, proc, channel, limits, init_pid)
-        return session
+        return BwrapSession(session_id, proc, channel, limits, init_pid, cgroup)
+
+    def _cgroup(self, session_id: str, limits: Limits) -> SessionCgroup | None:
+        """The session's group, when cgroups work here.
+
+        Raises: SandboxStartError when they worked at start-up but this group cannot be made.
+        """
+        if self.cgroups is None:
+            return None
+        try:
+            return SessionCgroup.create(self.cgroups, f"{PREFIX}{session_id}", limits)
+        except CgroupError as exc:
+            raise SandboxStartError(str(exc)) from None
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Kill bwrap sessions whose owner died (--die-with-parent makes this rare), and with
-        `include_own` this process's own."""
+        `include_own` this process's own; then remove their cgroups and any older empty
+        leftover group of a crashed owner."""
         orphaned_to = {1, os.getpid()} if include_own else {1}
-        removed = 0
+        killed: set[str] = set()
         for pid_dir in Path("/proc").iterdir():
             if not pid_dir.name.isdigit():
                 continue
@@ -228,7 +301,14 @@ class BwrapBackend:
                 ppid = int((pid_dir / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if argv and argv[0].endswith(b"bwrap") and any(a.startswith(MARKER.encode()) for a in argv) and ppid in orphaned_to:
-                os.killpg(int(pid_dir.name), signal.SIGKILL)
-                removed += 1
-        return removed
+            marks = [a[len(MARKER) :].decode(errors="replace") for a in argv if a.startswith(MARKER.encode())]
+            if argv and argv[0].endswith(b"bwrap") and marks and ppid in orphaned_to:
+                try:
+                    os.killpg(int(pid_dir.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    continue  # gone meanwhile
+                killed.add(marks[0])
+        if self.cgroups is None:
+            return len(killed)
+        groups = sweep_cgroups(self.cgroups, also=killed)
+        return len(killed | {g.removeprefix(PREFIX) for g in groups})

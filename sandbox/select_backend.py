@@ -31,11 +31,11 @@ def docker_status(image: str = DEFAULT_IMAGE) -> BackendStatus:
 
 
 def bwrap_status() -> BackendStatus:
-    from sandbox.bwrap_backend import bwrap_problem
+    from sandbox.bwrap_backend import bwrap_limits_note, bwrap_problem
     from sandbox.layout import rootfs_dir
 
     problem = bwrap_problem()
-    return BackendStatus("bwrap", problem is None, problem or f"root filesystem {rootfs_dir()}")
+    return BackendStatus("bwrap", problem is None, problem or f"root filesystem {rootfs_dir()}; {bwrap_limits_note()}")
 
 
 def describe_backends(image: str = DEFAULT_IMAGE) -> list[BackendStatus]:

@@ -58,15 +58,45 @@ def test_fork_bomb_is_contained(session):
     assert session.exec(["true"]).ok  # and the session still works
 
 
+def has_session_cgroup(session) -> bool:
+    """Docker always limits the session as a whole; bwrap when it could give it a cgroup."""
+    return session.backend_name == "docker" or getattr(session, "cgroup", None) is not None
+
+
 def test_memory_bomb_is_killed_for_memory(session):
     bomb = "x = []\nwhile True: x.append(bytearray(16 << 20))"
     result = session.exec(["python3", "-c", bomb], timeout=20)
     assert not result.ok and not result.timed_out
-    if session.backend_name == "docker":
+    if has_session_cgroup(session):
         assert result.oom_killed and result.exit_reason == "oom"  # the cgroup's OOM killer
     else:
-        # bwrap has no memory cgroup: RLIMIT_AS makes the allocation fail instead
+        # bwrap without a cgroup (rlimits only): RLIMIT_AS makes the allocation fail instead
         assert result.exit_code == 1 and b"MemoryError" in result.stderr and not result.oom_killed
+    assert session.exec(["true"]).ok
+    assert not session.exec(["python3", "-c", "print(1)"]).oom_killed  # a later exec is not blamed
+
+
+SPREAD = """
+import subprocess, sys
+hold = "import time\\nx = bytearray(%s)\\nprint('held', flush=True)\\ntime.sleep(3)" % sys.argv[1]
+kids = [subprocess.Popen([sys.executable, '-c', hold]) for _ in range(4)]
+print(*[k.wait() for k in kids])
+"""
+
+
+def test_memory_limit_holds_for_the_whole_session(session):
+    """Four processes each taking 40% of the limit cannot all live at once."""
+    share = (TEST_LIMITS.memory_mb << 20) * 4 // 10
+    result = session.exec(["python3", "-c", SPREAD, str(share)], timeout=30)
+    codes = result.stdout.split()[-4:]
+    assert len(codes) == 4, result.stderr
+    if has_session_cgroup(session):
+        assert b"-9" in codes  # the OOM killer took at least one
+    else:
+        # rlimits only: each process alone is bounded, the session as a whole is not
+        assert codes == [b"0"] * 4
+        single = session.exec(["python3", "-c", f"bytearray({(TEST_LIMITS.memory_mb << 20) * 11 // 10})"])
+        assert b"MemoryError" in single.stderr
     assert session.exec(["true"]).ok
 
 
@@ -270,3 +300,27 @@ def test_agent_code_cannot_reach_into_the_runner(session):
     assert result.ok, result.stderr
     assert b"OPENED" not in result.stdout
     assert result.stdout.count(b"denied") >= 2
+
+
+TRUSTED_SNOOP = """
+import os, subprocess, sys, time
+victims = {name: subprocess.Popen([exe, "-c", "import time; time.sleep(2)"], stdin=subprocess.PIPE)
+           for name, exe in (("trusted", sys.argv[1]), ("ordinary", "python3"))}
+for name, proc in victims.items():
+    try:  # at once: inside the interpreter's start-up, before any prctl could have run
+        open(f"/proc/{proc.pid}/fd/0", "wb").close()
+        print(name, "OPENED")
+    except OSError:
+        print(name, "denied")
+    proc.kill()
+"""
+
+
+def test_trusted_python_is_out_of_reach_from_its_first_instruction(session):
+    """Grading parents run on TRUSTED_PYTHON: agent code of another item in the same session
+    must never reach their pipes (where the hidden tests arrive), not even during start-up."""
+    from sandbox import TRUSTED_PYTHON
+
+    assert session.exec(["cat", TRUSTED_PYTHON]).exit_code != 0, "the trusted python must not be readable"
+    result = session.exec(["python3", "-c", TRUSTED_SNOOP, TRUSTED_PYTHON])
+    assert result.stdout.split(b"\n")[:2] == [b"trusted denied", b"ordinary OPENED"], result
