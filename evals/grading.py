@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from evals.base import Verdict
-from sandbox import Backend, BatchItem, ExecResult, Limits, Mount
+from sandbox import TRUSTED_PYTHON, Backend, BatchItem, ExecResult, Limits, Mount
 
 HARNESS = Path(__file__).parent / "harness"
 P = int(
@@ -83,7 +83,7 @@ def grade_jobs(backend: Backend, jobs: Sequence[GradeJob], setup: GradingSetup |
         payload.update(item=job.task_id, mode=job.mode, child=harness_source(job.child), peer=peer, timeout=job.timeout)
         items.append(
             BatchItem(
-                argv=["python3", "-I", "-S", "-c", parent],
+                argv=[TRUSTED_PYTHON, "-I", "-S", "-c", parent],  # non-dumpable from birth
                 stdin=json.dumps(payload).encode(),
                 timeout=job.timeout + 10.0,
             )

@@ -14,9 +14,11 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
+from sandbox.layout import TRUSTED_PYTHON
 from sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
+    "TRUSTED_PYTHON",
     "BackendStatus",
     "describe_backends",
     "open_backend",

@@ -20,6 +20,7 @@ from typing import Iterator
 
 from sandbox.base import SandboxError
 from sandbox.layout import (
+    TRUSTED_PYTHON,
     MOUNT_POINTS,
     RUNNER_HOST,
     RUNNER_PATH,
@@ -32,7 +33,7 @@ from sandbox.layout import (
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
 DEBOOTSTRAP = ["debootstrap", "--variant=minbase", "--include=python3,git", SUITE]
 ROOTFS_RECIPE = f"1:{' '.join(DEBOOTSTRAP)}:{SANDBOX_USER}:{SANDBOX_UID}:{','.join(MOUNT_POINTS)}"
-IMAGE_RECIPE = "3:work-1777:python"
+IMAGE_RECIPE = "4:work-1777:python:python-private"
 """Bump when finish_rootfs or the import changes: the version label then asks for a rebuild."""
 VERSION_LABEL = "dgm.image.version"
 DOCKERFILE_DIR = Path(__file__).parent
@@ -130,10 +131,38 @@ def finish_rootfs(root: Path) -> None:
     python = root / "usr/bin/python"
     if not python.exists() and not python.is_symlink():
         python.symlink_to("python3")  # the agent contract runs `python agent.py`
-    target = root / RUNNER_PATH.lstrip("/")
+    private = root / TRUSTED_PYTHON.lstrip("/")
+    _install(_in_root(root, "usr/bin/python3").read_bytes(), private, 0o111)  # execute-only: see TRUSTED_PYTHON
+    _install(RUNNER_HOST.read_bytes(), root / RUNNER_PATH.lstrip("/"), 0o755)
+
+
+def _install(data: bytes, target: Path, mode: int) -> None:
+    """Put a root-owned file in place atomically (running sandboxes may be executing the old
+    one: it is replaced, never rewritten), and only when it changed."""
+    if target.is_file() and target.stat().st_mode & 0o7777 == mode and _same_bytes(target, data):
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(RUNNER_HOST, target)
-    target.chmod(0o755)
+    tmp = target.with_name(target.name + ".new")
+    tmp.write_bytes(data)
+    os.chown(tmp, 0, 0)
+    tmp.chmod(mode)
+    os.replace(tmp, target)
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """(The build runs as root, which reads even the execute-only copy.)"""
+    return path.stat().st_size == len(data) and path.read_bytes() == data
+
+
+def _in_root(root: Path, rel: str) -> Path:
+    """Follow symlinks as the sandbox would see them: absolute targets are inside `root`."""
+    path = root / rel
+    for _ in range(16):
+        if not path.is_symlink():
+            return path
+        target = os.readlink(path)
+        path = root / target.lstrip("/") if target.startswith("/") else path.parent / target
+    raise BuildError(f"too many symlinks resolving /{rel} in {root}")
 
 
 def image_current(client: object, image: str) -> bool:

@@ -16,7 +16,12 @@ SANDBOX_UID = 10001
 SANDBOX_USER = "dgm"
 RUNNER_HOST = Path(__file__).parent / "image" / "runner.py"
 RUNNER_PATH = "/opt/dgm/runner.py"
-RUNNER_ARGV = ["python3", "-I", "-S", RUNNER_PATH]
+TRUSTED_PYTHON = "/opt/dgm/python-private"
+"""An execute-only copy of the image's python3. The kernel marks a process exec'd from a binary
+its user cannot read as non-dumpable from its first instruction, so code running as the same
+user (agent code) can never open its /proc/<pid>/fd or memory: not even in the start-up window
+before a prctl could run. Trusted in-sandbox processes (the runner, grading parents) use it."""
+RUNNER_ARGV = [TRUSTED_PYTHON, "-I", "-S", RUNNER_PATH]
 MOUNT_POINTS = ("/work", "/task", "/agent", "/run/llm", "/opt/dgm")
 """Directories every image has, so that read-only roots can take mounts there."""
 LABEL = "dgm.sandbox"

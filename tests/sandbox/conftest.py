@@ -54,7 +54,7 @@ def tracker(session: Session) -> Callable[[], list[str]]:
         return containers
     marker = f"dgm-session={session.id}".encode()
     namespace = next(
-        os.readlink(f"/proc/{pid}/ns/pid") for pid in pids() if marker in read(f"/proc/{pid}/cmdline") and read(f"/proc/{pid}/cmdline").startswith(b"python3")
+        os.readlink(f"/proc/{pid}/ns/pid") for pid in pids() if marker in read(f"/proc/{pid}/cmdline") and read(f"/proc/{pid}/cmdline").startswith((b"python3", b"/opt/dgm/python-private"))
     )
 
     def processes() -> list[str]:

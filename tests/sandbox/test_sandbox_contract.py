@@ -280,7 +280,7 @@ RUNNER_SNOOP = """
 import os
 pids = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]
 # the runner itself (bubblewrap's own pid 1 also names runner.py in its arguments: see notes)
-runner = [p for p in pids if open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')[0].startswith(b'python')
+runner = [p for p in pids if b'python' in open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')[0]
           and b'runner.py' in open(f'/proc/{p}/cmdline', 'rb').read()]
 assert runner, 'no runner process found'
 for p in runner:
@@ -300,3 +300,27 @@ def test_agent_code_cannot_reach_into_the_runner(session):
     assert result.ok, result.stderr
     assert b"OPENED" not in result.stdout
     assert result.stdout.count(b"denied") >= 2
+
+
+TRUSTED_SNOOP = """
+import os, subprocess, sys, time
+victims = {name: subprocess.Popen([exe, "-c", "import time; time.sleep(2)"], stdin=subprocess.PIPE)
+           for name, exe in (("trusted", sys.argv[1]), ("ordinary", "python3"))}
+for name, proc in victims.items():
+    try:  # at once: inside the interpreter's start-up, before any prctl could have run
+        open(f"/proc/{proc.pid}/fd/0", "wb").close()
+        print(name, "OPENED")
+    except OSError:
+        print(name, "denied")
+    proc.kill()
+"""
+
+
+def test_trusted_python_is_out_of_reach_from_its_first_instruction(session):
+    """Grading parents run on TRUSTED_PYTHON: agent code of another item in the same session
+    must never reach their pipes (where the hidden tests arrive), not even during start-up."""
+    from sandbox import TRUSTED_PYTHON
+
+    assert session.exec(["cat", TRUSTED_PYTHON]).exit_code != 0, "the trusted python must not be readable"
+    result = session.exec(["python3", "-c", TRUSTED_SNOOP, TRUSTED_PYTHON])
+    assert result.stdout.split(b"\n")[:2] == [b"trusted denied", b"ordinary OPENED"], result
