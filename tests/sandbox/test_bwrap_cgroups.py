@@ -32,23 +32,22 @@ def read(path: Path) -> str:
 
 def test_session_cgroup_holds_the_limits_and_goes_with_close(backend):
     limits = Limits(wall_seconds=60, exec_timeout=10, memory_mb=200, pids=50, cpus=0.5, work_mb=16, tmp_mb=16)
-    session = backend.start(limits)
-    group = session.cgroup
-    dirs = group.unique_dirs()
-    mem, pids, cpu = group.dirs["memory"], group.dirs["pids"], group.dirs["cpu"]
-    if group.host.version == 1:
-        assert read(mem / "memory.limit_in_bytes") == str(200 << 20)
-        assert read(cpu / "cpu.cfs_quota_us") == "50000" and read(cpu / "cpu.cfs_period_us") == "100000"
-    else:
-        assert read(mem / "memory.max") == str(200 << 20)
-        assert read(cpu / "cpu.max") == "50000 100000"
-    assert read(pids / "pids.max") == "50"
-    assert str(session._proc.pid) in read(mem / "cgroup.procs").split()  # bwrap itself is inside
-    busy = session.exec(["python3", "-c", "while True: pass"], timeout=1)
-    assert busy.timed_out and not busy.oom_killed
-    throttled = dict(line.split() for line in read(cpu / "cpu.stat").splitlines())
-    assert int(throttled["nr_throttled"]) > 0  # half a core: the busy loop was held back
-    session.close()
+    with backend.start(limits) as session:
+        group = session.cgroup
+        dirs = group.unique_dirs()
+        mem, pids, cpu = group.dirs["memory"], group.dirs["pids"], group.dirs["cpu"]
+        if group.host.version == 1:
+            assert read(mem / "memory.limit_in_bytes") == str(200 << 20)
+            assert read(cpu / "cpu.cfs_quota_us") == "50000" and read(cpu / "cpu.cfs_period_us") == "100000"
+        else:
+            assert read(mem / "memory.max") == str(200 << 20)
+            assert read(cpu / "cpu.max") == "50000 100000"
+        assert read(pids / "pids.max") == "50"
+        assert str(session._proc.pid) in read(mem / "cgroup.procs").split()  # bwrap itself is inside
+        busy = session.exec(["python3", "-c", "while True: pass"], timeout=1)
+        assert busy.timed_out and not busy.oom_killed
+        throttled = dict(line.split() for line in read(cpu / "cpu.stat").splitlines())
+        assert int(throttled["nr_throttled"]) > 0  # half a core: the busy loop was held back
     assert [d for d in dirs if d.exists()] == []
 
 
@@ -59,8 +58,9 @@ def test_sweep_removes_leftover_groups_and_own_sessions(backend):
     old = time.time() - 2 * SWEEP_AGE
     for d in stale.unique_dirs():
         os.utime(d, (old, old))
-    session = backend.start(TEST_LIMITS)
+    session = None
     try:
+        session = backend.start(TEST_LIMITS)
         assert backend.sweep() >= 1  # the stale group; the live session and the fresh group stay
         assert not any(d.exists() for d in stale.unique_dirs())
         assert all(d.exists() for d in fresh.unique_dirs() + session.cgroup.unique_dirs())
@@ -69,8 +69,9 @@ def test_sweep_removes_leftover_groups_and_own_sessions(backend):
         assert not any(d.exists() for d in session.cgroup.unique_dirs())
         assert not session.exec(["true"]).ok
     finally:
-        session.close()
-        assert fresh.remove()
+        if session:
+            session.close()
+        assert fresh.remove() and stale.remove()
 
 
 def test_without_cgroups_rlimits_still_bound_each_process():
