@@ -75,7 +75,7 @@ def run_agent(
         Path(task_dir).chmod(0o755)  # readable by the sandbox's non-root user, never writable
         (Path(task_dir) / "instruction.md").chmod(0o644)
         mounts = [Mount(agent_dir, "/agent"), Mount(Path(task_dir), "/task"), *llm_mounts]
-        labels = {"dgm.purpose": "agent", **(labels or {})}
+        labels = {"purpose": "agent", **(labels or {})}
         with backend.start(limits, mounts, labels) as session:
             session.put_files("/work", dict(workspace))
             try:

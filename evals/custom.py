@@ -112,7 +112,7 @@ class CustomSuite:
         spec: CustomSpec = task.hidden
         limits = Limits(wall_seconds=spec.test_timeout + 60, exec_timeout=spec.test_timeout, output_bytes=200_000)
         try:
-            with backend.start(limits, [], {"dgm.purpose": "grade"}) as session:
+            with backend.start(limits, [], {"purpose": "grade"}) as session:
                 session.put_files("/work", graded_files(output, spec))
                 result = session.exec(["sh", "-c", spec.test], timeout=spec.test_timeout, cwd="/work")
         except SandboxError as exc:

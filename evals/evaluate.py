@@ -189,7 +189,7 @@ def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
     start = time.monotonic()
     with ctx.llm.grant(agent_id=ctx.agent_id, task_id=task.id, purpose="solve") as mounts:
         run = run_agent(ctx.backend, ctx.agent_dir, task.instruction, task.workspace, limits=limits,
-                        llm_mounts=mounts, labels={"dgm.task": task.id[:60]})
+                        llm_mounts=mounts, labels={"task": task.id[:60]})
     ctx.tick(1)
     return run, time.monotonic() - start
 

@@ -33,7 +33,7 @@ P = int(
     16,
 )
 """RFC 3526 group 14, the same prime as in harness/parent.py."""
-GRADE_LABELS = {"dgm.purpose": "grade"}
+GRADE_LABELS = {"purpose": "grade"}
 
 
 @lru_cache(maxsize=None)

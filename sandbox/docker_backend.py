@@ -214,9 +214,8 @@ class DockerBackend:
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
-        when `run_id` is given), and with `include_own` this process's too. Live sessions of
-        other processes are left alone."""
-        filters = [f"{LABEL}=1"] + ([f"dgm.run={run_id}"] if run_id else [])
+        when `run_id` is given), and with `include_own` every container of this process,
+        whatever run or purpose it carries. Live sessions of other processes are left alone."""
         own = owner_tag()
         if include_own:  # no new session may appear behind the sweep's back
             with self._gate:
@@ -224,14 +223,16 @@ class DockerBackend:
                 self._gate.wait_for(lambda: self._starting == 0, timeout=30)
         removed = 0
         try:
-            for container in self.client.containers.list(all=True, filters={"label": filters}):
+            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}):
                 owner = container.labels.get("dgm.owner", "")
-                if owner_alive(owner) and not (include_own and owner == own):
+                if include_own and owner == own:
+                    pass
+                elif owner_alive(owner) or (run_id and container.labels.get("dgm.run") != run_id):
                     continue
                 if _remove_if_present(container):
                     removed += 1
             if include_own:
-                self._settle(filters, own)
+                self._settle([f"{LABEL}=1"], own)
         except docker_errors() as exc:
             raise SandboxError(f"sweeping leftover containers failed: {_one_line(exc)}") from None
         return removed

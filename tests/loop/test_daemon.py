@@ -174,6 +174,13 @@ def containers_of(run_name: str) -> str:
     return found.stdout.strip()
 
 
+def containers_owned_by(pid: int) -> list[str]:
+    """Every sandbox container a process started (agent runs, evaluations, grading alike)."""
+    found = subprocess.run(["docker", "ps", "-a", "--filter", "label=dgm.sandbox=1", "--format", '{{.ID}} {{.Label "dgm.owner"}}'],
+                           capture_output=True, text=True, check=True)
+    return [line.split()[0] for line in found.stdout.splitlines() if f":{pid}:" in line]
+
+
 def test_first_signal_drains_the_children_in_flight(make_run):
     from archive import Archive
 
@@ -217,6 +224,7 @@ def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
     assert daemon.returncode == 130, (out, err)
     assert "stopped at once" in out and "Traceback" not in err
     assert containers_of("hardstop") == "", "a hard stop removes its own sandboxes"
+    assert containers_owned_by(daemon.pid) == [], "evaluation and grading sandboxes too"
     with Archive.open(run_dir, readonly=True) as store:
         assert "running" in [job.state for job in store.jobs()], "the interrupted child is left to resume"
     dgm("run", "--run", str(run_dir), check=True)
