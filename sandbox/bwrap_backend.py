@@ -96,7 +96,8 @@ def bwrap_limits_note() -> str:
 
 
 def session_argv(
-    root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str, info_fd: int, cgroup: SessionCgroup | None = None
+    root: Path, limits: Limits, mounts: Sequence[Mount], session_id: str, info_fd: int,
+    cgroup: SessionCgroup | None = None, protocol_fds: tuple[int, int] = (0, 1),
 ) -> list[str]:
     """The command starting a session; with a cgroup, a shell joins it and then execs
     prlimit, which execs bwrap: one pid throughout, in the group before anything forks."""
@@ -108,12 +109,13 @@ def session_argv(
     args = ["prlimit", *limit_args, "--", "bwrap", "--info-fd", str(info_fd), *namespace_args(), *root_args(root)]
     args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.work_mb << 20), "--perms", "1777", "--tmpfs", "/work"]
+    args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/dev/shm"]  # not half the host's RAM
     args += ["--ro-bind", str(RUNNER_HOST), RUNNER_PATH]
     for m in mounts:
         args += ["--ro-bind" if m.read_only else "--bind", str(Path(m.host_path).resolve()), m.sandbox_path]
     args += ["--remount-ro", "/", "--chdir", "/work"]
     args += ["--setenv", "PATH", PATH_ENV, "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp"]
-    args += [*RUNNER_ARGV, f"{MARKER}{session_id}"]
+    args += [*RUNNER_ARGV, f"{MARKER}{session_id}", f"--fds={protocol_fds[0]},{protocol_fds[1]}"]
     return join_cgroup(cgroup, args) if cgroup else args
 
 
@@ -245,10 +247,12 @@ class BwrapBackend:
         from_runner_r, from_runner_w = os.pipe()
         info_r, info_w = os.pipe()
         try:
+            # The protocol pipes go in as extra fds, not stdio: bubblewrap's pid 1, which agent
+            # code can reach through /proc/1/fd, keeps stdio open but closes every other fd.
             proc = subprocess.Popen(
-                session_argv(self.root, limits, mounts, session_id, info_w, cgroup),
-                stdin=to_runner_r, stdout=from_runner_w, stderr=subprocess.PIPE,
-                env={}, start_new_session=True, close_fds=True, pass_fds=(info_w,),
+                session_argv(self.root, limits, mounts, session_id, info_w, cgroup, (to_runner_r, from_runner_w)),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env={}, start_new_session=True, close_fds=True, pass_fds=(info_w, to_runner_r, from_runner_w),
             )  # fmt: skip
         except OSError as exc:
             for fd in (to_runner_w, from_runner_r, info_r):

@@ -271,9 +271,19 @@ def make_undumpable():
         sys.stderr.write(f"runner: cannot make itself undumpable: {exc}\n")
 
 
+def protocol_streams():
+    """stdin/stdout, or the fds named by --fds=R,W. Bubblewrap's own pid 1 keeps its stdio
+    (and is dumpable), so there the protocol travels on other fds, which that init closes."""
+    for arg in sys.argv[1:]:
+        if arg.startswith("--fds="):
+            read_fd, write_fd = (int(x) for x in arg[len("--fds="):].split(","))
+            return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+    return sys.stdin.buffer, sys.stdout.buffer
+
+
 def serve():
     make_undumpable()
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin, stdout = protocol_streams()
     sys.stdout = sys.stderr  # nothing else may write into the protocol stream
     while True:
         try:

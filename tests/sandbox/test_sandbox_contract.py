@@ -324,3 +324,36 @@ def test_trusted_python_is_out_of_reach_from_its_first_instruction(session):
     assert session.exec(["cat", TRUSTED_PYTHON]).exit_code != 0, "the trusted python must not be readable"
     result = session.exec(["python3", "-c", TRUSTED_SNOOP, TRUSTED_PYTHON])
     assert result.stdout.split(b"\n")[:2] == [b"trusted denied", b"ordinary OPENED"], result
+
+
+FORGE_THROUGH_PID1 = r"""
+import json, os, struct, sys
+header = json.dumps({"exit_code": 0, "stdout_len": 16}).encode()
+forged = struct.pack(">I", len(header)) + header + struct.pack(">Q", 16) + b"ALL TESTS PASSED"
+reached = []
+for fd in os.listdir("/proc/1/fd"):
+    try:
+        with open(f"/proc/1/fd/{fd}", "wb") as stream:
+            stream.write(forged)
+        reached.append(fd)
+    except OSError:
+        pass
+print("reached", reached)
+sys.exit(1)
+"""
+
+
+def test_agent_code_cannot_forge_replies_through_the_sandbox_init(session):
+    """Whatever pid 1 of the sandbox is (docker-init, bubblewrap's init), agent code that
+    writes into its open files must not reach the host's channel to the runner."""
+    result = session.exec(["python3", "-c", FORGE_THROUGH_PID1])
+    assert result.exit_code == 1 and b"ALL TESTS PASSED" not in result.stdout
+    follow = session.exec(["echo", "in step"])
+    assert follow.ok and follow.stdout == b"in step\n", "the channel must still be in step"
+
+
+def test_no_writable_space_beyond_the_sized_tmpfs(session):
+    """/dev/shm is writable on both backends, so it must be sized too (Docker: 64 MiB;
+    bubblewrap: the size of /tmp), not half the host's memory."""
+    result = session.exec(["python3", "-c", "import os; s = os.statvfs('/dev/shm'); print(s.f_blocks * s.f_frsize)"])
+    assert result.ok and int(result.stdout) <= max(TEST_LIMITS.tmp_mb, 64) << 20
