@@ -83,8 +83,11 @@ class RunnerSession:
             reply, payload = self._request(header, stdin or b"", timeout + GRACE, 2 * cap)
         except (ChannelTimeout, ChannelClosed, ReplyTooLarge) as exc:
             return self._lost(exc, start, oom_before)
-        split = int(reply.get("stdout_len", 0))
-        return self._result(reply, payload[:split], payload[split:], oom_before)
+        try:
+            split = int(reply.get("stdout_len", 0))
+            return self._result(reply, payload[:split], payload[split:], oom_before)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return self._lost(ReplyTooLarge("the sandbox runner sent a malformed reply"), start, oom_before)
 
     def run_batch(self, items: Sequence[BatchItem], parallel: int | None = None) -> list[ExecResult]:
         """Run many short commands in this session, each in its own process group and
@@ -123,10 +126,13 @@ class RunnerSession:
             lost = self._lost(exc, start, oom_before)
             return [lost] * len(items)
         out, pos = [], 0
-        for result in results:
-            n_out, n_err = int(result["stdout_len"]), int(result["stderr_len"])
-            out.append(self._result(result, payload[pos : pos + n_out], payload[pos + n_out : pos + n_out + n_err], oom_before))
-            pos += n_out + n_err
+        try:
+            for result in results:
+                n_out, n_err = int(result["stdout_len"]), int(result["stderr_len"])
+                out.append(self._result(result, payload[pos : pos + n_out], payload[pos + n_out : pos + n_out + n_err], oom_before))
+                pos += n_out + n_err
+        except (KeyError, TypeError, ValueError, AttributeError):  # the host trusts nothing the runner says
+            return [self._lost(ReplyTooLarge("the sandbox runner sent a malformed batch reply"), start, oom_before)] * len(items)
         return out
 
     def put_files(self, dest: str, files: Mapping[str, bytes]) -> None:
