@@ -52,6 +52,9 @@ class GatewayLimits:
     refused_rows_per_grant: int = 20
     """Refusals recorded per token; beyond it a flooding sandbox is only counted."""
     max_connections: int = 64
+    request_seconds: float = 10.0
+    """Time a client has to send its whole request (head and body): a client trickling bytes
+    cannot keep a connection slot for longer."""
 
 
 @dataclass
@@ -115,7 +118,7 @@ class Gateway:
             shutil.rmtree(base, ignore_errors=True)
             raise GatewayError(f"socket path {path} is too long for a unix socket; pass a shorter socket_dir")
         self._base = base
-        self._server = UnixHTTPServer(str(path), self, self.limits.max_connections)
+        self._server = UnixHTTPServer(str(path), self, self.limits.max_connections, self.limits.request_seconds)
         os.chmod(path, 0o666)  # the sandbox user must connect; the token, not the mode, is the lock
         self._thread = threading.Thread(target=self._server.serve_forever, name="dgm-llm-gateway", daemon=True)
         self._thread.start()

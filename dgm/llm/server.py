@@ -8,6 +8,7 @@ sandbox cannot exhaust the host's threads.
 from __future__ import annotations
 
 import json
+import socket
 import socketserver
 import sys
 import threading
@@ -32,9 +33,10 @@ class UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, path: str, service: Service, max_connections: int = 64):
+    def __init__(self, path: str, service: Service, max_connections: int = 64, request_seconds: float = 10.0):
         self.service = service
         self.slots = threading.BoundedSemaphore(max_connections)
+        self.request_seconds = request_seconds
         super().__init__(path, Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -65,6 +67,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def address_string(self) -> str:
         return "sandbox"
+
+    def setup(self) -> None:
+        super().setup()
+        self._deadline = threading.Timer(self.server.request_seconds, self._cut_off)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _cut_off(self) -> None:
+        """The request did not arrive in time: close the connection under the reader."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed: nothing left to cut
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:  # the ledger is the log
         pass
@@ -99,6 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         body = None
         if 0 <= length <= self.server.service.max_request_bytes:
             body = self.rfile.read(length)
+        self._deadline.cancel()  # the request is in; the model may take its time
         status, payload = self.server.service.serve(self._token(), body, length)
         self._reply(status, payload)
 

@@ -170,3 +170,27 @@ def test_model_failures_are_recorded_as_errors_and_reported_as_502(archive):
         with pytest.raises(ModelError):
             gateway.complete_for_host([{"role": "user", "content": "hi"}], "a1", "diagnose")
     assert [r[3] for r in outcomes(archive)] == ["error", "error"]
+
+
+def test_clients_that_trickle_their_request_cannot_hold_every_slot(archive):
+    """One sandbox opening every connection slot and sending half a request must not cut the
+    others off for longer than the request deadline."""
+    import socket
+    import time
+
+    model = ScriptedModel(lambda request: "fine", name="scripted:dry-run")
+    limits = GatewayLimits(max_connections=4, request_seconds=1.0)
+    with Gateway(model, make_config(), archive, limits=limits) as gateway:
+        with gateway.grant(agent_id="a1", task_id="t1", purpose="solve") as hog, \
+                gateway.grant(agent_id="a2", task_id="t2", purpose="solve") as honest:
+            squatters = []
+            for _ in range(4):
+                sock = socket.socket(socket.AF_UNIX)
+                sock.connect(str(socket_of(hog)))
+                sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nContent-")
+                squatters.append(sock)
+            time.sleep(1.5)  # past the deadline: the squatters were cut off
+            status, body = post(socket_of(honest), chat(), token_of(honest))
+            for sock in squatters:
+                sock.close()
+    assert status == 200, body
