@@ -169,10 +169,15 @@ def parse_config(text: str, source: str = "config") -> RunConfig:
 
 
 def load_config(path: Path) -> RunConfig:
+    """Raises: ConfigError when the file is missing, unreadable, empty, not text or invalid."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text (UTF-8) TOML file") from None
+    if not text.strip():
+        raise ConfigError(f"{path} is empty: a config needs at least the defaults 'dgm init' writes")
     return parse_config(text, str(path))
 
 

@@ -98,14 +98,18 @@ def handle_error(exc: Exception) -> int:
         return exc.exit_code
     if isinstance(exc, typer.exceptions.Abort):
         return fail("aborted", 130)
-    show = getattr(exc, "show", None)
-    if isinstance(exc, typer.exceptions.TyperException) and callable(show):
-        show()  # usage errors: typer's own message with the usage line
-        return int(getattr(exc, "exit_code", 2))
+    if isinstance(exc, typer.exceptions.TyperException):  # usage errors, as one line
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "dgm"
+        return fail(f"{message} (see '{where} --help')", int(getattr(exc, "exit_code", 2)))
     if os.environ.get("DGM_DEBUG"):
         raise exc
     if is_expected(exc):
         return fail(str(exc), 2)
+    if isinstance(exc, OSError):  # a path that cannot be read or written: the user's to fix
+        where = f": {exc.filename}" if exc.filename else ""
+        return fail(f"{exc.strerror or exc}{where}", 2)
     return fail(f"internal error: {type(exc).__name__}: {exc} (DGM_DEBUG=1 shows the traceback)", 1)
 
 

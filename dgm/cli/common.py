@@ -26,7 +26,8 @@ def is_run_dir(path: Path) -> bool:
 
 
 def resolve_run(run: Path | None) -> Path:
-    """The run to act on: --run / DGM_RUN, else the only run under ./runs/.
+    """The run to act on: --run / DGM_RUN, else the current directory when it is a run, else
+    the only run under ./runs/.
 
     Raises: RunNotFoundError when none is named and ./runs/ holds none, or several.
     """
@@ -36,6 +37,8 @@ def resolve_run(run: Path | None) -> Path:
         if not is_run_dir(run):
             raise RunNotFoundError(f"{run} is not a run directory (no run.toml); create one with 'dgm init'")
         return run
+    if is_run_dir(Path.cwd()):  # standing inside a run directory
+        return Path.cwd()
     candidates = sorted(p for p in RUNS_DIR.glob("*") if is_run_dir(p)) if RUNS_DIR.is_dir() else []
     if not candidates:
         raise RunNotFoundError("no run found under ./runs/; create one with 'dgm init' or pass --run PATH")

@@ -47,11 +47,25 @@ class ReviewPacket:
 
     @property
     def diagnosis(self) -> str:
-        return _text(self.agent.meta.get("diagnosis"))
+        """The loop's diagnosis fields (dgm.loop.diagnose.Diagnosis), or a 'diagnosis' entry."""
+        meta = self.agent.meta
+        parts = [
+            f"{label}: {_text(meta[key])}"
+            for key, label in DIAGNOSIS_FIELDS
+            if meta.get(key)
+        ]
+        return "\n".join(parts) or _text(meta.get("diagnosis"))
 
     @property
     def problem_statement(self) -> str:
         return _text(self.agent.meta.get("problem_statement"))
+
+
+DIAGNOSIS_FIELDS = (
+    ("log_summary", "what went wrong"),
+    ("improvement_proposal", "proposal"),
+    ("implementation_suggestion", "how"),
+)
 
 
 def _text(value: Any) -> str:

@@ -76,3 +76,32 @@ def test_usage_errors_are_typers_message_not_an_internal_error():
     assert result.returncode == 2
     assert "No such command 'no-such-subcommand'" in result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [(b"", "is empty"), (b"\xc2\xff\x00", "is not a text (UTF-8) TOML file")])
+def test_an_empty_or_binary_config_is_refused(tmp_path, content, message):
+    config = tmp_path / "c.toml"
+    config.write_bytes(content)
+    result = dgm("init", str(tmp_path / "r"), "--config", str(config))
+    assert result.returncode == 2 and message in result.stderr and "internal error" not in result.stderr
+
+
+def test_paths_the_user_cannot_use_are_one_line_errors(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    result = dgm("init", str(a_file))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"dgm: error: Not a directory: {a_file}"]
+
+
+def test_a_run_directory_is_found_from_inside_it(tmp_path):
+    (tmp_path / "run.toml").write_text('name = "x"\n')
+    from dgm.cli.common import resolve_run
+    import os
+
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert resolve_run(None) == tmp_path
+    finally:
+        os.chdir(old)

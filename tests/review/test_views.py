@@ -50,3 +50,15 @@ def test_compare_scores_pairs_stages_and_keeps_the_latest_evaluation() -> None:
 
     rows = compare_scores([ev(1, "c", 1, 0.5), ev(3, "c", 1, 0.7), ev(4, "c", 2, 0.6)], [ev(2, "p", 1, 0.4)])
     assert [(r.stage, r.child, r.parent) for r in rows] == [(1, 0.7, 0.4), (2, 0.6, None)]
+
+
+def test_the_packet_shows_the_diagnosis_the_loop_stores():
+    from types import SimpleNamespace
+
+    from dgm.loop.diagnose import Diagnosis
+    from dgm.review.queue import ReviewPacket
+
+    meta = Diagnosis("tool output floods", "cap tool output", "truncate in tools.py", "Cap it.").as_meta()
+    packet = ReviewPacket(SimpleNamespace(meta=meta), None, "", [], [], None)
+    assert "tool output floods" in packet.diagnosis and "cap tool output" in packet.diagnosis
+    assert "truncate in tools.py" in packet.diagnosis and packet.problem_statement == "Cap it."
