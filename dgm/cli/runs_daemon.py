@@ -19,7 +19,8 @@ app = typer.Typer(add_completion=False, help="Run or resume the evolution daemon
 DRY_RUN_BANNER = (
     "DRY RUN: no model is configured, so the scripted offline model answers every LLM call. "
     "Every part of the machine runs for real, but agents do not improve. "
-    "Set DGM_MODEL (and the provider's key) before 'dgm init' for a real run."
+    "A run's model is fixed when it is created: for a real run, create one with "
+    "'dgm init --model M' (or DGM_MODEL=M) and the provider's key in the environment."
 )
 
 
@@ -43,6 +44,21 @@ def daemon_lock(run_dir: Path) -> Iterator[None]:
         handle.write(str(os.getpid()))
         handle.flush()
         yield
+
+
+def running_daemon(run_dir: Path) -> int | None:
+    """The pid of the daemon working on the run, or None when none is (its lock is free)."""
+    path = run_dir / "daemon.lock"
+    if not path.exists():
+        return None
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
 
 
 @app.command()
@@ -70,8 +86,11 @@ def run(
         max_usd=max_usd or config.budget.usd_total,
         max_seconds=(max_hours or config.loop.max_wall_hours) * 3600,
     )
+    check_before_start(config)
     if config.model.is_dry_run:
         out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+    elif os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
+        out.print(f"note: DGM_MODEL is ignored here: this run's model was fixed at 'dgm init' ({config.model.name})")
     with daemon_lock(run_dir), Archive.open(run_dir) as store:
         backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
         out.print(f"run {config.name}: sandbox backend {backend.name}, model {config.model.name or 'scripted (dry run)'}")
@@ -85,9 +104,31 @@ def run(
                 hard_stop(store, backend, config.name, out)
         snap = take_snapshot(store, config, note=daemon.state.stopping)
     out.print(render_snapshot(snap))
-    out.print(f"stopped: {daemon.state.stopping or 'nothing left to do'}")
+    reason = daemon.state.stopping.split(":")[0] if daemon.state.stopping.startswith("draining") else daemon.state.stopping
+    out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
     if config.model.is_dry_run:
         out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+
+
+def check_before_start(config) -> None:
+    """What would otherwise fail only after money was spent: unknown suites, missing keys.
+
+    Raises: ConfigError, UnknownSuiteError.
+    """
+    from evals import get_suite
+
+    from dgm.errors import ConfigError
+    from dgm.llm import missing_credentials
+
+    for suite in config.eval.suites:
+        get_suite(suite)
+    if not config.model.is_dry_run:
+        missing = missing_credentials(config.model.name, config.model.api_base)
+        if missing:
+            raise ConfigError(
+                f"model {config.model.name} needs {', '.join(missing)} in the environment "
+                "(read by the gateway on the host only; it never enters a sandbox)"
+            )
 
 
 def hard_stop(store, backend, run_name: str, out) -> None:

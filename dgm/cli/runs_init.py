@@ -56,7 +56,8 @@ def init(
     path: Annotated[Optional[Path], typer.Argument(help="Run directory (default: ./runs/<name>).")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", help="A run.toml to start from.")] = None,
     name: Annotated[Optional[str], typer.Option(help="The run's name (default: from the config, or the folder).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="A litellm model string; empty for a dry run.")] = None,
+    model: Annotated[Optional[str], typer.Option(envvar="DGM_MODEL", help="A litellm model string; empty for a dry run.")] = None,
+    api_base: Annotated[Optional[str], typer.Option(envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server (Ollama, vLLM).")] = None,
 ) -> None:
     """Create a run directory: run.toml, archive.db, agents.git, logs/; seed the archive."""
     config = load_config(config_file) if config_file else RunConfig()
@@ -66,7 +67,15 @@ def init(
         config.name = path.name
     if model is not None:
         config.model.name = model
+    if api_base is not None:
+        config.model.api_base = api_base
     config.validate()
+    from dgm.cli.runs_daemon import check_before_start
+
+    try:
+        check_before_start(config)
+    except ConfigError as exc:  # a key can be exported later; say so now, create the run anyway
+        console(stderr=True).print(f"warning: {exc}")
     target = path or RUNS_DIR / config.name
     create_run(target, config)
     out = console()

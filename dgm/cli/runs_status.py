@@ -21,8 +21,12 @@ def status(run: RunOption = None, json_output: JsonOption = False) -> None:
 
     from dgm.loop.progress import render_snapshot, take_snapshot
 
+    from dgm.cli.runs_daemon import running_daemon
+
+    pid = running_daemon(run_dir)
+    note = f"daemon running (pid {pid})" if pid else "no daemon running: 'dgm run' starts or resumes it"
     with Archive.open(run_dir, readonly=True) as store:
-        snap = take_snapshot(store, config)
+        snap = take_snapshot(store, config, note=note)
     if json_output:
         print_json(dataclasses.asdict(snap))
     else:

@@ -17,12 +17,12 @@ from dgm.llm.errors import BudgetExhausted, GatewayError, LLMError, ModelError, 
 from dgm.llm.factory import make_model
 from dgm.llm.gateway import Gateway, GatewayLimits
 from dgm.llm.ledger import Ledger
-from dgm.llm.models import Completion, LiteLLMModel, Model
+from dgm.llm.models import Completion, LiteLLMModel, Model, missing_credentials
 from dgm.llm.retry import RetryingModel
 from dgm.llm.scripted import Answer, Request, Rule, ScriptedModel
 
 __all__ = [
     "Answer", "Budget", "BudgetExhausted", "Completion", "Gateway", "GatewayError", "GatewayLimits",
     "LLMError", "Ledger", "LiteLLMModel", "Model", "ModelError", "Request", "RetryingModel", "Rule",
-    "SCENARIOS", "ScriptExhausted", "ScriptedModel", "TransientModelError", "dry_run_script", "make_model",
+    "SCENARIOS", "ScriptExhausted", "ScriptedModel", "TransientModelError", "dry_run_script", "make_model", "missing_credentials",
 ]

@@ -175,6 +175,16 @@ class LiteLLMModel:
                           str(getattr(choice, "finish_reason", None) or "stop"), note)
 
 
+def missing_credentials(name: str, api_base: str = "") -> list[str]:
+    """Environment variables litellm says the model needs and the host lacks (checked before
+    a run starts, so a missing key is one clear line, not minutes of retries). A configured
+    api_base means a local or private server, which may need no key: nothing is demanded."""
+    if api_base:
+        return []
+    found = _litellm().validate_environment(model=name)
+    return [str(key) for key in found.get("missing_keys") or []]
+
+
 def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm

@@ -89,7 +89,8 @@ def render_snapshot(snap: Snapshot) -> Any:
     head.add_row("agents", f"{snap.agents} ({snap.valid} evaluated, {snap.invalid} invalid); {snap.children_started} children started")
     best = f"{snap.best_id}  {snap.best_score:.3f}" if snap.best_id is not None and snap.best_score is not None else "none yet"
     head.add_row("best", best)
-    head.add_row("spend", budget(snap.spend_usd, snap.budget_usd, "${:.4f}") + "   tokens " + budget(snap.spend_tokens, snap.budget_tokens, "{:,}"))
+    prices = "  (scripted model: made-up prices)" if snap.dry_run else ""
+    head.add_row("spend", budget(snap.spend_usd, snap.budget_usd, "${:.4f}") + "   tokens " + budget(snap.spend_tokens, snap.budget_tokens, "{:,}") + prices)
     if snap.note:
         head.add_row("note", Text(snap.note, style="yellow"))
 

@@ -31,8 +31,8 @@ def test_bad_config_names_the_problem(text, message):
     assert message in str(info.value)
 
 
-def dgm(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "dgm.cli", *args], capture_output=True, text=True, **kwargs)
+def dgm(*args, env=None, **kwargs):
+    return subprocess.run([sys.executable, "-m", "dgm.cli", *args], capture_output=True, text=True, env=env, **kwargs)
 
 
 def test_help_lists_every_command_without_heavy_imports():
@@ -105,3 +105,26 @@ def test_a_run_directory_is_found_from_inside_it(tmp_path):
         assert resolve_run(None) == tmp_path
     finally:
         os.chdir(old)
+
+
+def test_a_missing_provider_key_stops_the_run_before_any_work(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    run_dir = tmp_path / "r"
+    made = dgm("init", str(run_dir), "--model", "openai/gpt-4.1", env=env)
+    assert made.returncode == 0 and "needs OPENAI_API_KEY" in made.stderr  # a warning: the key may come later
+    result = dgm("run", "--run", str(run_dir), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "dgm: error: model openai/gpt-4.1 needs OPENAI_API_KEY in the environment "
+        "(read by the gateway on the host only; it never enters a sandbox)"
+    ]
+
+
+def test_an_unknown_suite_is_refused_at_init(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[eval]\nsuites = ["humaneval", "bogus"]\n')
+    result = dgm("init", str(tmp_path / "r"), "--config", str(config))
+    assert result.returncode == 2 and "unknown suite 'bogus'" in result.stderr
+    assert not (tmp_path / "r").exists()

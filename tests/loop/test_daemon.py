@@ -161,6 +161,7 @@ def test_status_from_another_terminal(make_run):
 
     snap = json.loads(result.stdout)
     assert snap["agents"] == 2 and snap["dry_run"] is True and snap["in_flight"] == []
+    assert snap["note"].startswith("no daemon running")
 
 
 def start_daemon(run_dir: Path) -> subprocess.Popen:
@@ -188,12 +189,17 @@ def test_first_signal_drains_the_children_in_flight(make_run):
     daemon = start_daemon(run_dir)
     try:
         wait_for(lambda: stage_reached(run_dir, 1, "self-modify"), 300, "iteration 1 to start self-modifying")
+        import json
+
+        live = json.loads(dgm("status", "--run", str(run_dir), "--json", check=True).stdout)
+        assert live["note"] == f"daemon running (pid {daemon.pid})"
+        assert [f["iteration"] for f in live["in_flight"]] == [1]
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=300)
     finally:
         daemon.kill()
     assert daemon.returncode == 0, err
-    assert "draining" in out
+    assert "draining" in out and "stopped: drained after a stop signal" in out
     with Archive.open(run_dir, readonly=True) as store:
         assert all(job.state != "running" for job in store.jobs()), "a drain finishes what is in flight"
         child = next(a for a in store.agents() if a.iteration == 1)
