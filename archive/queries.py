@@ -57,6 +57,14 @@ class Queries:
     def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
         raise NotImplementedError
 
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own quick check of every page and index: [] when the file is sound.
+
+        Raises: ArchiveCorruptError when the file is too damaged to check at all.
+        """
+        messages = [str(row["quick_check"]) for row in self._rows("PRAGMA quick_check")]
+        return [] if messages == ["ok"] else messages
+
     def schema_version(self) -> int:
         """The highest migration applied (0 for a database without the migrations table)."""
         found = self._rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name = :t", {"t": MIGRATIONS_TABLE})

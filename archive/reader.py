@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from archive import sqlite
-from archive.errors import SchemaTooNewError, SchemaTooOldError
+from archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
 from archive.layout import RunLayout
 from archive.queries import Queries
 from archive.schema import SCHEMA_VERSION
 
 
 def check_schema(version: int, path: Path) -> None:
-    """Raises: SchemaTooNewError (written by a newer dgm), SchemaTooOldError (needs migrating)."""
+    """Raises: ArchiveCorruptError (no schema at all), SchemaTooNewError (written by a newer
+    dgm), SchemaTooOldError (needs migrating)."""
+    if version == 0:  # Archive.create always migrates: a file without our tables was emptied or replaced
+        raise ArchiveCorruptError(f"{path} holds no archive (empty or replaced); restore it from a backup")
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"{path} has schema version {version}, newer than this dgm understands ({SCHEMA_VERSION}); upgrade dgm"

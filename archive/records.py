@@ -196,7 +196,8 @@ class FileChange:
 @dataclass(frozen=True)
 class Issue:
     kind: str
-    """missing-commit, missing-ref, wrong-ref, wrong-parent, wrong-tree, orphan-ref, orphan-commit."""
+    """database-corrupt, missing-commit, missing-ref, wrong-ref, wrong-parent, wrong-tree,
+    orphan-ref, orphan-commit."""
     message: str
     agent_id: str | None = None
     commit: str | None = None

@@ -27,6 +27,7 @@ from sqlmodel import Session, select, update
 
 from archive import gitread, sqlite
 from archive.errors import (
+    ArchiveCorruptError,
     ArchiveError,
     InvalidTreeError,
     PatchApplyError,
@@ -136,12 +137,14 @@ class Archive(Queries):
         store = cls(layout, make_engine(layout, url, readonly=readonly, create=False), readonly=readonly)
         try:
             version = store.schema_version()
-            if readonly:
+            if readonly or version == 0 or version > SCHEMA_VERSION:
                 check_schema(version, layout.db)
-            elif version > SCHEMA_VERSION:
-                check_schema(version, layout.db)
-            elif version < SCHEMA_VERSION:
-                store._migrate()
+            if not readonly:  # never write into a damaged file
+                damage = store.integrity_problems()
+                if damage:
+                    raise ArchiveCorruptError(f"{layout.db} is damaged ({damage[0]}); nothing was written. Restore it from a backup")
+                if version < SCHEMA_VERSION:
+                    store._migrate()
         except BaseException:
             store.close()
             raise

@@ -16,6 +16,10 @@ from archive.schema import AGENT_REF_PREFIX, agent_ref
 
 
 def verify(store: Queries, git_dir: Path, repair: bool = False) -> VerifyReport:
+    damage = store.integrity_problems()
+    if damage:  # rows read from a damaged file prove nothing: report that alone
+        message = f"archive.db fails SQLite's integrity check: {damage[0]}" + (f" (+{len(damage) - 1} more)" if len(damage) > 1 else "")
+        return VerifyReport(agents=0, commits=0, issues=(Issue("database-corrupt", message),))
     agents = store.agents()
     by_id = {agent.id: agent for agent in agents}
     refs = gitread.agent_refs(git_dir, AGENT_REF_PREFIX)
