@@ -15,6 +15,15 @@ import typer
 
 from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 
+STATUSES = ("pending", "evaluating", "evaluated", "invalid")
+
+
+def check_status(value: str | None) -> str | None:
+    if value is not None and value not in STATUSES:
+        raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}, not {value!r}")
+    return value
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
@@ -42,8 +51,8 @@ def _resolve(reader, agent_id: str) -> str:
 def ls(
     run: RunOption = None,
     sort: Annotated[str, typer.Option(help="id, score, iteration, children or cost (newest/highest first).")] = "id",
-    status: Annotated[Optional[str], typer.Option(help="Only agents with this status (pending, evaluating, evaluated, invalid).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Rows to show; 0 for all (default: 50 in the table, all with --json).")] = None,
+    status: Annotated[Optional[str], typer.Option(callback=lambda value: check_status(value), help="Only agents with this status (pending, evaluating, evaluated, invalid).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=0, help="Rows to show; 0 for all (default: 50 in the table, all with --json).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost."""
@@ -67,9 +76,9 @@ def ls(
 @app.command()
 def tree(
     run: RunOption = None,
-    top: Annotated[Optional[int], typer.Option(help="Keep only the N best agents and their ancestors (default: 20 above 200 agents).")] = None,
+    top: Annotated[Optional[int], typer.Option(min=1, help="Keep only the N best agents and their ancestors (default: 20 above 200 agents).")] = None,
     all_agents: Annotated[bool, typer.Option("--all", help="Show every agent, however many.")] = False,
-    depth: Annotated[Optional[int], typer.Option(help="Fold what lies deeper than this many levels.")] = None,
+    depth: Annotated[Optional[int], typer.Option(min=0, help="Fold what lies deeper than this many levels.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """The lineage as a tree with scores; the best path highlighted."""

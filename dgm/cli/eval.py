@@ -41,10 +41,10 @@ def scores_table(report: Any) -> Any:
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
     suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning or custom:PATH (repeatable).")] = ["humaneval"],
-    limit: Annotated[Optional[int], typer.Option("--limit", help="At most N tasks per suite.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N tasks per suite.")] = None,
     stage_plan: Annotated[Optional[str], typer.Option("--stage-plan", help='Stages as TASKS[:MIN_SCORE],... e.g. "10:0.4,50".')] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Agent runs in parallel.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Agent runs in parallel.")] = 2,
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     json_out: JsonOption = False,
 ) -> None:

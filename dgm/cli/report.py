@@ -16,7 +16,7 @@ app = typer.Typer(help="Write plots and an HTML report of a run.", add_completio
 def report(
     run: RunOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Where to write (default: RUN/report).")] = None,
-    top: Annotated[int, typer.Option(help="How many top agents the page lists, each with its diff.")] = 20,
+    top: Annotated[int, typer.Option(min=1, help="How many top agents the page lists, each with its diff.")] = 20,
 ) -> None:
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
     from archive import Reader

@@ -64,9 +64,9 @@ def running_daemon(run_dir: Path) -> int | None:
 @app.command()
 def run(
     run: RunOption = None,
-    iterations: Annotated[int, typer.Option(help="Start at most this many children in this invocation (0: no limit).")] = 0,
-    max_usd: Annotated[float, typer.Option(help="Stop when the run has spent this many USD (0: the config's budget).")] = 0.0,
-    max_hours: Annotated[float, typer.Option(help="Stop after this much wall time (0: the config's limit).")] = 0.0,
+    iterations: Annotated[int, typer.Option(min=0, help="Start at most this many children in this invocation (0: no limit).")] = 0,
+    max_usd: Annotated[float, typer.Option(min=0.0, help="Stop when the run has spent this many USD (0: the config's budget).")] = 0.0,
+    max_hours: Annotated[float, typer.Option(min=0.0, help="Stop after this much wall time (0: the config's limit).")] = 0.0,
 ) -> None:
     """Run iterations until a stop condition (config or options); resume after a crash."""
     from archive import Archive
