@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 
@@ -37,6 +40,31 @@ def scores_table(report: Any) -> Any:
     return table
 
 
+@contextlib.contextmanager
+def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, Callable[[], float]]]:
+    """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
+    on the host holds the key and keeps a ledger in a throw-away archive; results are cached
+    per model, since the same agent scores differently with another model."""
+    from evals.reuse import DiskCache, cache_root
+
+    if not model:
+        yield None, None, lambda: 0.0
+        return
+    from archive import Archive
+
+    from dgm.cli.runs_daemon import check_before_start
+    from dgm.config import ModelConfig, RunConfig, dump_config
+    from dgm.llm import Gateway, make_model
+
+    config = RunConfig(name="eval", model=ModelConfig(name=model, api_base=api_base))
+    check_before_start(config)
+    cache = DiskCache(cache_root() / ("model-" + hashlib.sha256(f"{model}\0{api_base}".encode()).hexdigest()[:16]))
+    with tempfile.TemporaryDirectory(prefix="dgm-eval-ledger-") as tmp:
+        (Path(tmp) / "run.toml").write_text(dump_config(config), encoding="utf-8")
+        with Archive.create(Path(tmp)) as ledger, Gateway(make_model(config.model), config, ledger=ledger) as gateway:
+            yield gateway, cache, lambda: ledger.spend().usd
+
+
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
@@ -46,6 +74,8 @@ def main(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Agent runs in parallel.")] = 2,
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
@@ -60,12 +90,17 @@ def main(
         plan = parse_stage_plan(stage_plan, seed)
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
-    report = evaluate(agent_dir, suite, plan, sandbox.open_backend(backend), workers=workers,
-                      limit=limit, progress=not json_out)
+    chosen = sandbox.open_backend(backend)
+    with model_access(model, api_base or "") as (llm, cache, spend):
+        report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
+                          progress=not json_out, llm=llm, cache=cache)
+        spent = spend()
     if json_out:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
         return
     out = console()
+    if not model:
+        out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"

@@ -34,3 +34,17 @@ def test_dgm_eval_bad_input_is_one_line(tmp_path):
     (tmp_path / "agent.py").write_text("")
     done = subprocess.run(cmd[:-1] + ["nope"], capture_output=True, text=True)
     assert done.returncode == 2 and "unknown suite" in done.stderr
+
+
+@pytest.mark.docker
+def test_dgm_eval_gives_the_agent_a_model_through_the_gateway(tmp_path):
+    """With --model, the seed agent talks to the (scripted) model through a gateway whose
+    ledger counts the spend; results are cached per model, never shared with no-model runs."""
+    seed = Path(__file__).parents[2] / "archive" / "seeds" / "coder"
+    env = {"DGM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "dgm.cli", "eval", str(seed), "--suite", "humaneval", "--limit", "1", "--json"]
+    with_model = json.loads(subprocess.run(cmd + ["--model", "scripted:dry-run"], capture_output=True, text=True, env=env, check=True).stdout)
+    assert with_model["model"] == "scripted:dry-run" and with_model["llm_spend_usd"] > 0
+    assert not with_model["reused"]
+    without = json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)
+    assert without["model"] is None and without["llm_spend_usd"] == 0 and not without["reused"]
