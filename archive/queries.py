@@ -48,6 +48,22 @@ def task_key(task_ids: Iterable[str]) -> str:
     return f"n{len(ids)}-{digest}"
 
 
+MAKING_TASKS = ("diagnose", "self-modify", "smoke")
+"""The loop's task ids '<kind>/<iteration>' for the calls that make a child: recorded under the
+parent (the child does not exist yet), they are the child's cost."""
+IS_MAKING = "(" + " OR ".join(f"task_id LIKE '{kind}/%'" for kind in MAKING_TASKS) + ")"
+AGENT_COSTS = f"""
+    SELECT a.id AS agent_id, COALESCE(own.usd, 0.0) + COALESCE(mk.usd, 0.0) AS usd
+    FROM {AGENTS} a
+    LEFT JOIN (SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS}
+               WHERE task_id IS NULL OR NOT {IS_MAKING} GROUP BY agent_id) own ON own.agent_id = a.id
+    LEFT JOIN (SELECT agent_id, CAST(substr(task_id, instr(task_id, '/') + 1) AS INTEGER) AS iteration,
+                      SUM(cost_usd) AS usd
+               FROM {LLM_CALLS} WHERE {IS_MAKING} GROUP BY 1, 2) mk
+           ON mk.agent_id = a.parent_id AND mk.iteration = a.iteration"""
+"""USD per agent: its own calls (evaluation, and for a child its making), never its children's."""
+
+
 class Queries:
     """Reads shared by the reader and the store; subclasses provide `_rows` and `_git_dir`."""
 
@@ -91,9 +107,22 @@ class Queries:
         return {r["parent_id"]: r["n"] for r in rows}
 
     def costs(self) -> dict[str, float]:
-        """USD spent per agent (LLM calls recorded with that agent)."""
-        rows = self._rows(f"SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS} WHERE agent_id IS NOT NULL GROUP BY agent_id")
-        return {r["agent_id"]: float(r["usd"] or 0.0) for r in rows}
+        """USD per agent: its evaluation and, for a child, what making it cost (see AGENT_COSTS)."""
+        return {r["agent_id"]: float(r["usd"] or 0.0) for r in self._rows(AGENT_COSTS)}
+
+    def agent_spend(self, agent_id: str) -> Spend:
+        """What one agent cost, as `costs()` counts it: its own calls, plus its making."""
+        agent = self.get(agent_id)
+        kinds = {f"k{i}": f"{kind}/{agent.iteration}" for i, kind in enumerate(MAKING_TASKS)}
+        rows = self._rows(
+            f"""SELECT SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens,
+                       SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls
+                FROM {LLM_CALLS}
+                WHERE (agent_id = :a AND (task_id IS NULL OR NOT {IS_MAKING}))
+                   OR (agent_id = :p AND task_id IN ({', '.join(':' + k for k in kinds)}))""",
+            {"a": agent_id, "p": agent.parent_id, **kinds},
+        )
+        return Spend.from_row(rows[0])
 
     def summaries(self, status: str | None = None, sort: str = "id", limit: int | None = None) -> list[AgentSummary]:
         """Agents with their children count and cost, sorted newest / highest first (agents
@@ -107,7 +136,7 @@ class Queries:
             f"""SELECT a.*, COALESCE(c.n, 0) AS children, COALESCE(l.usd, 0.0) AS cost_usd
                 FROM {AGENTS} a
                 LEFT JOIN (SELECT parent_id, COUNT(*) AS n FROM {AGENTS} GROUP BY parent_id) c ON c.parent_id = a.id
-                LEFT JOIN (SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS} GROUP BY agent_id) l ON l.agent_id = a.id
+                LEFT JOIN ({AGENT_COSTS}) l ON l.agent_id = a.id
                 {'WHERE a.status = :status' if status else ''}
                 ORDER BY {SORT_ORDER[sort]} LIMIT :limit""",
             {"status": status, "limit": -1 if not limit else limit},

@@ -5,7 +5,7 @@ processes and survive a restart. Calls in flight may overshoot a little; work al
 for is kept.
 
 What a "child" is, in ledger terms (the loop's task ids):
-- the making of child N is the parent's tasks 'self-modify/N' and 'smoke/N';
+- the making of child N is the parent's tasks 'diagnose/N', 'self-modify/N' and 'smoke/N';
 - a child's evaluation is every call made under its own agent id. When the ledger can also
   say who an agent's parent and iteration are (`get(agent_id)`, as the Archive can), the
   making of that child counts towards the same budget.
@@ -21,7 +21,7 @@ from dgm.config import BudgetConfig
 from dgm.errors import BudgetExhausted
 from dgm.llm.ledger import Ledger
 
-MAKING_TASK = re.compile(r"^(?:self-modify|smoke)/(\d+)$")
+MAKING_TASK = re.compile(r"^(?:diagnose|self-modify|smoke)/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class Budget:
         return Spent(float(s.usd or 0.0), int(s.prompt_tokens or 0) + int(s.completion_tokens or 0))
 
     def making_spent(self, parent_id: str | None, iteration: int | str) -> Spent:
-        return self._spent(parent_id, f"self-modify/{iteration}") + self._spent(parent_id, f"smoke/{iteration}")
+        return (self._spent(parent_id, f"diagnose/{iteration}") + self._spent(parent_id, f"self-modify/{iteration}")
+                + self._spent(parent_id, f"smoke/{iteration}"))
 
     def child_spent(self, agent_id: str | None, task_id: str | None) -> Spent:
         making = MAKING_TASK.match(task_id or "")

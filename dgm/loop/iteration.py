@@ -80,7 +80,7 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     parent_files = archive.read_tree(parent_id)
     ctx.stage(iteration, "diagnose", None)
     try:
-        diagnosis = diagnose(ctx, parent_id, parent_files)
+        diagnosis = diagnose(ctx, iteration, parent_id, parent_files)
     except (ModelError, DiagnosisError) as exc:  # garbage from the model is the parent's bad luck, not a crash
         archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
         return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
@@ -113,10 +113,10 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     return child
 
 
-def diagnose(ctx: LoopContext, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
+def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
     failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
     completion = ctx.gateway.complete_for_host(
-        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose"
+        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}"
     )
     return parse_diagnosis(completion.content or "")
 

@@ -235,3 +235,25 @@ def test_create_needs_a_run_and_open_creates_nothing(tmp_path):
     with pytest.raises(NotARunError, match="archive.db"):
         Archive.open(tmp_path / "bare", readonly=True)
     assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["run.toml"]
+
+
+def test_making_a_child_is_the_childs_cost_not_the_parents(family):
+    """The loop records a child's diagnosis, self-modification and smoke calls under the parent
+    (as 'diagnose/N', 'self-modify/N', 'smoke/N': the child does not exist yet); per-agent costs
+    count them for the child of iteration N, and never for the parent."""
+    from archive import Archive
+
+    with Archive.open(family.run) as store:
+        base = store.costs()
+        call = dict(model="m", prompt_tokens=10, completion_tokens=5, latency=0.1, outcome="ok")
+        store.record_llm_call(agent_id=family.seed, task_id="humaneval/HumanEval/0", purpose="solve", cost_usd=1.0, **call)
+        for kind in ("diagnose", "self-modify", "smoke"):  # the making of a3 (iteration 2)
+            store.record_llm_call(agent_id=family.seed, task_id=f"{kind}/2", purpose="self-modify", cost_usd=0.5, **call)
+        costs = store.costs()
+        assert costs[family.seed] == base.get(family.seed, 0.0) + 1.0
+        assert costs[family.sibling] == base.get(family.sibling, 0.0) + 1.5
+        assert costs[family.child] == base[family.child]  # iteration 1: none of these
+        sibling = store.agent_spend(family.sibling)
+        assert sibling.usd == costs[family.sibling] and sibling.calls == 3
+        by_ls = {s.agent.id: s.cost_usd for s in store.summaries()}
+        assert by_ls == costs
