@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from archive import gitread
-from archive.errors import UnknownAgentError
+from archive.errors import ArchiveError, UnknownAgentError
 from archive.records import (
     AgentRecord,
     AgentSummary,
@@ -182,19 +182,32 @@ class Queries:
         gitread.require_commit(self._git_dir, agent.commit, agent.id)
         gitread.export(self._git_dir, agent.commit, dest)
 
-    def _diff_ends(self, a: str, b: str | None) -> tuple[str | None, str]:
+    def _diff_ends(self, a: str, b: str | None) -> list[AgentRecord | None]:
         first = self.get(a)
         if b is None:
-            old = self.get(first.parent_id).commit if first.parent_id else None
-            return old, first.commit
-        return first.commit, self.get(b).commit
+            return [self.get(first.parent_id) if first.parent_id else None, first]
+        return [first, self.get(b)]
+
+    def _git_between(self, read: Any, a: str, b: str | None) -> Any:
+        """Run a git read between two agents; when git fails, name the agent whose commit is
+        missing (ArchiveConsistencyError) rather than git's own words."""
+        ends = self._diff_ends(a, b)
+        try:
+            return read(self._git_dir, ends[0].commit if ends[0] else None, ends[1].commit)
+        except ArchiveError:
+            for agent in filter(None, ends):
+                gitread.require_commit(self._git_dir, agent.commit, agent.id)
+            raise
 
     def diff(self, a: str, b: str | None = None) -> str:
-        """Unified diff from A's parent to A (b None; a seed diffs against nothing), or from A to B."""
-        return gitread.diff_text(self._git_dir, *self._diff_ends(a, b))
+        """Unified diff from A's parent to A (b None; a seed diffs against nothing), or from A to B.
+
+        Raises: UnknownAgentError; ArchiveConsistencyError when a commit is missing from git.
+        """
+        return self._git_between(gitread.diff_text, a, b)
 
     def changed_files(self, a: str, b: str | None = None) -> list[FileChange]:
-        return gitread.changed_files(self._git_dir, *self._diff_ends(a, b))
+        return self._git_between(gitread.changed_files, a, b)
 
     # Evaluations
 

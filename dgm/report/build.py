@@ -42,5 +42,16 @@ def write_report(data: ReportData, diffs: dict[str, str], out_dir: Path) -> Repo
 def build_report(archive: Any, out_dir: Path, run_name: str = "", top: int = 20) -> ReportFiles:
     """The whole report of an open archive into `out_dir` (index.html, PNG+SVG, diffs/)."""
     data = collect(archive, run_name)
-    diffs = {a.id: archive.diff(a.id) for a in data.top(top)}
+    diffs = {a.id: diff_or_note(archive, a.id) for a in data.top(top)}
     return write_report(data, diffs, out_dir)
+
+
+def diff_or_note(archive: Any, agent_id: str) -> str:
+    """The agent's diff; when git lacks its commit, a note saying so (the rest of the report
+    is still worth having)."""
+    from archive import ArchiveConsistencyError
+
+    try:
+        return archive.diff(agent_id)
+    except ArchiveConsistencyError as exc:
+        return f"# diff unavailable: {exc}\n"
