@@ -25,6 +25,10 @@ PRUNE_ABOVE = 200
 DEFAULT_TOP = 20
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def fmt_score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -306,7 +310,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
 
 
 def verify_view(report: VerifyReport) -> RenderableType:
-    summary = Text(f"{report.agents} agents, {report.commits} commits: ")
+    summary = Text(f"{plural(report.agents, 'agent')}, {plural(report.commits, 'commit')}: ")
     if not report.issues:
         return summary.append("consistent", style="bold green")
     summary.append("consistent after repair" if report.ok else "INCONSISTENT", style="bold green" if report.ok else "bold red")

@@ -73,7 +73,10 @@ def plot_scores(data: ReportData, ax: Any) -> None:
     ax.set_ylim(-0.02, top + 0.05)
     ax.set_xlim(curve.iterations[0] - 0.5, curve.iterations[-1] + 0.5)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole numbers
+    ax.legend(loc="best", frameon=False, fontsize=9)
     ax.set_title("Score of the archive over iterations", loc="left")
 
 
