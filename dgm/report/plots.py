@@ -9,7 +9,7 @@ and SVG. Sizes matter: the lineage switches to a radial layout with tiny nodes a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -188,11 +188,14 @@ def plot_spend(data: ReportData, ax: Any) -> None:
 
     times, series = spend_series(data)
     if not times:
-        _empty(ax, "no LLM calls recorded (a dry run, or nothing ran yet)")
+        _empty(ax, "no LLM calls recorded yet")
         return
     labels = [f"{p} (${series[p][-1]:.2f})" for p in series]
     ax.stackplot(times, *series.values(), labels=labels, colors=[PURPOSE_COLORS[p] for p in series], alpha=0.85)
     ax.set_ylabel("cumulative cost (USD)")
+    if (times[-1] - times[0]).total_seconds() < 60:  # a burst: give the axis a readable minute
+        middle = times[0] + (times[-1] - times[0]) / 2
+        ax.set_xlim(middle - timedelta(seconds=30), middle + timedelta(seconds=30))
     locator = mdates.AutoDateLocator(maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
