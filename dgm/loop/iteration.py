@@ -121,6 +121,10 @@ def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Map
     return parse_diagnosis(completion.content or "")
 
 
+GRADE_MARK = "\n--- grade ---\n"
+"""Where a task log turns from the agent's own run to the grader's report (evals.evaluate)."""
+
+
 def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
     failures: list[FailedTask] = []
     for evaluation in reversed(archive.evaluations(agent_id)):
@@ -130,8 +134,15 @@ def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]
             log = ""
             if result.log_path and Path(result.log_path).is_file():
                 log = Path(result.log_path).read_text(encoding="utf-8", errors="replace")
-            failures.append(FailedTask(result.task_id, log or f"failed ({result.exit_reason})"))
+            failures.append(FailedTask(result.task_id, agent_side(log, result.exit_reason)))
     return failures
+
+
+def agent_side(log: str, exit_reason: str) -> str:
+    """What the agent did, and only that the grader said no: the grader's report can quote
+    hidden tests, which must not reach the agent that rewrites itself (through the diagnosis)."""
+    own = log.split(GRADE_MARK, 1)[0]
+    return f"{own}\n--- graded: failed ({exit_reason}); the hidden tests are not shown ---"
 
 
 def meta_agent_dir(ctx: LoopContext, parent_files: Mapping[str, bytes], scratch: Path) -> Path:

@@ -45,3 +45,12 @@ def test_smoke_check_reads_the_edited_file():
     assert smoke_passed({SMOKE_FILE: b"goodbye world\n"})
     assert not smoke_passed({SMOKE_FILE: b"hello world\n"})
     assert not smoke_passed({})
+
+
+def test_failure_logs_for_the_diagnosis_never_quote_the_hidden_tests():
+    from dgm.loop.iteration import agent_side
+
+    log = "exit: ok\n--- stdout ---\nwrote solution.py\n--- grade ---\nfailed: failed\nassert candidate(3) == 27  # hidden"
+    shown = agent_side(log, "failed")
+    assert "wrote solution.py" in shown and "graded: failed (failed)" in shown
+    assert "candidate(3)" not in shown and "# hidden" not in shown
