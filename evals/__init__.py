@@ -18,12 +18,13 @@ from evals.base import (
     UnknownSuiteError,
     Verdict,
 )
-from evals.evaluate import EvaluationReport, StageResult, TaskResult, evaluate
+from evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate
 from evals.plan import parse_stage_plan
 from evals.registry import get_suite, suite_names
 from evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
 
 __all__ = [
+    "GRADE_MARK",
     "AgentRun",
     "EvalArchive",
     "EvalError",

@@ -194,6 +194,11 @@ def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
     return run, time.monotonic() - start
 
 
+GRADE_MARK = "\n--- grade ---\n"
+"""Splits a task log: the agent's own run before it, the grader's report (which may quote
+hidden tests, so it must never reach an agent) after it."""
+
+
 def _result(ctx: _Context, suite: str, stage: int, task: Task, run: AgentRun, took: float, verdict: Verdict) -> TaskResult:
     if verdict.passed:
         reason = "ok"
@@ -201,7 +206,7 @@ def _result(ctx: _Context, suite: str, stage: int, task: Task, run: AgentRun, to
         reason = run.exit_reason
     else:
         reason = verdict.reason or "failed"
-    log = f"{run.log}\n--- grade ---\n{'passed' if verdict.passed else 'failed'}: {verdict.reason}\n{verdict.log}"[-LOG_CHARS:]
+    log = f"{run.log}{GRADE_MARK}{'passed' if verdict.passed else 'failed'}: {verdict.reason}\n{verdict.log}"[-LOG_CHARS:]
     log_path = None
     if ctx.archive is not None and ctx.agent_id is not None:
         path = Path(ctx.archive.logs_dir(ctx.agent_id)) / "eval" / suite / f"{_safe_name(task.id)}.log"

@@ -121,10 +121,6 @@ def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Map
     return parse_diagnosis(completion.content or "")
 
 
-GRADE_MARK = "\n--- grade ---\n"
-"""Where a task log turns from the agent's own run to the grader's report (evals.evaluate)."""
-
-
 def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
     failures: list[FailedTask] = []
     for evaluation in reversed(archive.evaluations(agent_id)):
@@ -141,6 +137,8 @@ def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]
 def agent_side(log: str, exit_reason: str) -> str:
     """What the agent did, and only that the grader said no: the grader's report can quote
     hidden tests, which must not reach the agent that rewrites itself (through the diagnosis)."""
+    from evals import GRADE_MARK
+
     own = log.split(GRADE_MARK, 1)[0]
     return f"{own}\n--- graded: failed ({exit_reason}); the hidden tests are not shown ---"
 
