@@ -22,6 +22,7 @@ from archive.records import (
     FileChange,
     Job,
     LLMCallRecord,
+    ParentCandidate,
     ReviewRecord,
     Spend,
     TaskResultRecord,
@@ -101,6 +102,17 @@ class Queries:
         """All agents in insertion order, optionally only those with one status."""
         where = "WHERE status = :status" if status else ""
         return [AgentRecord.from_row(r) for r in self._rows(f"SELECT * FROM {AGENTS} {where} ORDER BY seq", {"status": status})]
+
+    def parent_candidates(self) -> list[ParentCandidate]:
+        """Evaluated, scored agents with their children counts: what parent selection reads
+        before every child, in one lean query."""
+        rows = self._rows(
+            f"""SELECT a.id, a.parent_id, a.score, COALESCE(c.n, 0) AS children
+                FROM {AGENTS} a
+                LEFT JOIN (SELECT parent_id, COUNT(*) AS n FROM {AGENTS} GROUP BY parent_id) c ON c.parent_id = a.id
+                WHERE a.status = 'evaluated' AND a.score IS NOT NULL ORDER BY a.seq"""
+        )
+        return [ParentCandidate(r["id"], r["parent_id"], float(r["score"]), int(r["children"])) for r in rows]
 
     def children_counts(self) -> dict[str, int]:
         rows = self._rows(f"SELECT parent_id, COUNT(*) AS n FROM {AGENTS} WHERE parent_id IS NOT NULL GROUP BY parent_id")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 
 def _json(text: str | None, default: Any) -> Any:
@@ -135,6 +135,15 @@ class ReviewRecord:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ReviewRecord":
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+class ParentCandidate(NamedTuple):
+    """An agent as parent selection sees it."""
+
+    id: str
+    parent_id: str | None
+    score: float
+    children: int
 
 
 @dataclass(frozen=True)

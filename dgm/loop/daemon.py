@@ -128,18 +128,17 @@ class Daemon:
         from dgm.review import is_eligible_parent, latest_verdicts
 
         archive = self.ctx.archive
-        reviews = latest_verdicts(archive.reviews())
-        children = archive.children_counts()
+        verdicts = latest_verdicts(archive.reviews())
         require = self.ctx.config.loop.require_approval
-        method = self.ctx.config.loop.selection
+        novelty = self.ctx.config.loop.selection == "novelty"
         cands = []
-        for agent in archive.agents(status="evaluated"):
-            if agent.score is None or not is_eligible_parent(agent, reviews, require):
+        for agent in archive.parent_candidates():
+            if not is_eligible_parent(agent, verdicts, require):
                 continue
             code = ""
-            if method == "novelty":
+            if novelty:
                 code = "\n".join(d.decode("utf-8", "replace") for p, d in sorted(archive.read_tree(agent.id).items()) if p.endswith(".py"))
-            cands.append(Candidate(agent.id, agent.score, children.get(agent.id, 0), code))
+            cands.append(Candidate(agent.id, agent.score, agent.children, code))
         return cands
 
     def _enqueue_next_child(self) -> None:
