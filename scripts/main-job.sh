@@ -5,7 +5,10 @@
 # OpenAI-compatible server) it is a real run; without it, a clearly labelled dry run.
 set -euo pipefail
 BIN="${BIN:-.venv/bin}"
-RUN_DIR="${DGM_RUN:-runs/${DGM_RUN_NAME:-demo}}"
+# a run's model is fixed at creation, so a real model gets a run of its own
+DEFAULT_NAME="demo"
+[ -n "${DGM_MODEL:-}" ] && DEFAULT_NAME="$(printf '%s' "$DGM_MODEL" | tr -c 'A-Za-z0-9._-' '-')"
+RUN_DIR="${DGM_RUN:-runs/${DGM_RUN_NAME:-$DEFAULT_NAME}}"
 ITERATIONS="${DGM_ITERATIONS:-3}"
 
 "$BIN/dgm" sandbox build

@@ -89,8 +89,9 @@ def run(
     check_before_start(config)
     if config.model.is_dry_run:
         out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
-    elif os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
-        out.print(f"note: DGM_MODEL is ignored here: this run's model was fixed at 'dgm init' ({config.model.name})")
+    if os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
+        fixed = config.model.name or "none: a dry run"
+        out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
     with daemon_lock(run_dir), Archive.open(run_dir) as store:
         backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
         out.print(f"run {config.name}: sandbox backend {backend.name}, model {config.model.name or 'scripted (dry run)'}")
