@@ -52,7 +52,7 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
         return
     from archive import Archive
 
-    from dgm.cli.runs_daemon import check_before_start
+    from dgm.loop.preflight import check_before_start
     from dgm.config import ModelConfig, RunConfig, dump_config
     from dgm.llm import Gateway, make_model
 

@@ -13,6 +13,7 @@ import typer
 from dgm.cli.common import RunOption, console, resolve_run
 from dgm.config import load_config
 from dgm.errors import DgmError
+from dgm.loop.preflight import check_before_start
 
 app = typer.Typer(add_completion=False, help="Run or resume the evolution daemon until a stop condition.")
 
@@ -109,27 +110,6 @@ def run(
     out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
     if config.model.is_dry_run:
         out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
-
-
-def check_before_start(config) -> None:
-    """What would otherwise fail only after money was spent: unknown suites, missing keys.
-
-    Raises: ConfigError, UnknownSuiteError.
-    """
-    from evals import get_suite
-
-    from dgm.errors import ConfigError
-    from dgm.llm import missing_credentials
-
-    for suite in config.eval.suites:
-        get_suite(suite)
-    if not config.model.is_dry_run:
-        missing = missing_credentials(config.model.name, config.model.api_base)
-        if missing:
-            raise ConfigError(
-                f"model {config.model.name} needs {', '.join(missing)} in the environment "
-                "(read by the gateway on the host only; it never enters a sandbox)"
-            )
 
 
 def hard_stop(store, backend, run_name: str, out) -> None:

@@ -70,7 +70,7 @@ def init(
     if api_base is not None:
         config.model.api_base = api_base
     config.validate()
-    from dgm.cli.runs_daemon import check_before_start
+    from dgm.loop.preflight import check_before_start
 
     try:
         check_before_start(config)
