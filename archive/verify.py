@@ -8,14 +8,22 @@ never deleted, since they may be the only copy of a child whose row was never wr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from archive import gitread
-from archive.queries import Queries
-from archive.records import Issue, VerifyReport
+from archive.records import AgentRecord, Issue, VerifyReport
 from archive.schema import AGENT_REF_PREFIX, agent_ref
 
 
-def verify(store: Queries, git_dir: Path, repair: bool = False) -> VerifyReport:
+class CheckedRows(Protocol):
+    """What verification reads from the database (the store's queries provide it)."""
+
+    def integrity_problems(self) -> list[str]: ...
+
+    def agents(self) -> list[AgentRecord]: ...
+
+
+def verify(store: CheckedRows, git_dir: Path, repair: bool = False) -> VerifyReport:
     damage = store.integrity_problems()
     if damage:  # rows read from a damaged file prove nothing: report that alone
         message = f"archive.db fails SQLite's integrity check: {damage[0]}" + (f" (+{len(damage) - 1} more)" if len(damage) > 1 else "")

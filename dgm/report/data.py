@@ -8,11 +8,11 @@ of agents.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from dgm.report.ledger import CallPoint
 from dgm.review.gate import latest_verdicts
 
 PURPOSES = ("diagnose", "self-modify", "solve")
@@ -33,16 +33,6 @@ class AgentPoint:
     @property
     def scored(self) -> bool:
         return self.status == "evaluated" and self.score is not None
-
-
-@dataclass(frozen=True)
-class CallPoint:
-    """One LLM call of the ledger: when, why and what it cost."""
-
-    created_at: datetime
-    purpose: str
-    cost: float
-    agent_id: str | None = None
 
 
 @dataclass
@@ -104,12 +94,6 @@ def score_curve(agents: list[AgentPoint]) -> ScoreCurve:
         if values:
             best[k], median[k] = max(values), float(np.median(values))
     return ScoreCurve(iterations, best, median)
-
-
-def parse_time(text: str) -> datetime:
-    """Archive timestamps are ISO 8601; naive ones are taken as UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def collect(archive: Any, run_name: str = "") -> ReportData:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
-from dgm.report.data import CallPoint, parse_time
+
+@dataclass(frozen=True)
+class CallPoint:
+    """One LLM call of the ledger: when, why and what it cost."""
+
+    created_at: datetime
+    purpose: str
+    cost: float
+    agent_id: str | None = None
+
+
+def parse_time(text: str) -> datetime:
+    """Archive timestamps are ISO 8601; naive ones are taken as UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def ledger_calls(archive: Any) -> list[CallPoint]:
