@@ -27,7 +27,7 @@ def loop_overhead(run_dir: Path, n_children: int) -> list[float]:
     from archive import Archive
 
     store = Archive.open(run_dir)
-    ctx = LoopContext(run_dir, RunConfig(name="bench"), store, backend=None, gateway=None, stage=lambda *a: None)
+    ctx = LoopContext(run_dir, RunConfig(name="bench"), store, backend=None, gateway=None, executor=None)  # type: ignore[arg-type]
     daemon = Daemon(ctx, StopConditions())
     times = []
     for _ in range(n_children):

@@ -101,6 +101,18 @@ class SandboxConfig:
     cpus: float = 1.0
 
 
+EXECUTOR_KINDS = ("local",)
+
+
+@dataclass
+class ExecutorConfig:
+    kind: str = "local"
+    """Where jobs (children, evaluations) run: 'local', a thread pool in the daemon's process."""
+    jobs_in_flight: int = 0
+    """Jobs run at once, independent of the CPU count: sandboxed agents mostly wait for the
+    model (0: loop.children_in_flight)."""
+
+
 @dataclass
 class RunConfig:
     name: str = "demo"
@@ -113,6 +125,11 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+    @property
+    def jobs_in_flight(self) -> int:
+        return self.executor.jobs_in_flight or self.loop.children_in_flight
 
     def validate(self) -> "RunConfig":
         if self.loop.selection not in SELECTION_METHODS:
@@ -125,6 +142,10 @@ class RunConfig:
             raise ConfigError("eval.stages needs at least one stage, each with tasks >= 1")
         if self.sandbox.backend not in ("auto", "docker", "bwrap"):
             raise ConfigError(f"sandbox.backend must be auto, docker or bwrap, not '{self.sandbox.backend}'")
+        if self.executor.kind not in EXECUTOR_KINDS:
+            raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTOR_KINDS)}, not '{self.executor.kind}'")
+        if self.executor.jobs_in_flight < 0:
+            raise ConfigError("executor.jobs_in_flight must be 0 (loop.children_in_flight) or more")
         return self
 
 
@@ -140,7 +161,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
         kind = fields[name].type
-        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig"):
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
             if not isinstance(value, list):

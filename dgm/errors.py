@@ -16,3 +16,7 @@ class RunNotFoundError(DgmError):
 class BudgetExhausted(DgmError):
     """A USD or token budget is spent; no new work may start under it."""
 
+
+
+class DaemonBusyError(DgmError):
+    """Another daemon holds the run's lock."""

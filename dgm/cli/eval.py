@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -40,31 +37,6 @@ def scores_table(report: Any) -> Any:
     return table
 
 
-@contextlib.contextmanager
-def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, Callable[[], float]]]:
-    """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
-    on the host holds the key and keeps a ledger in a throw-away archive; results are cached
-    per model, since the same agent scores differently with another model."""
-    from evals.reuse import DiskCache, cache_root
-
-    if not model:
-        yield None, None, lambda: 0.0
-        return
-    from archive import Archive
-
-    from dgm.loop.preflight import check_before_start
-    from dgm.config import ModelConfig, RunConfig, dump_config
-    from dgm.llm import Gateway, make_model
-
-    config = RunConfig(name="eval", model=ModelConfig(name=model, api_base=api_base))
-    check_before_start(config)
-    cache = DiskCache(cache_root() / ("model-" + hashlib.sha256(f"{model}\0{api_base}".encode()).hexdigest()[:16]))
-    with tempfile.TemporaryDirectory(prefix="dgm-eval-ledger-") as tmp:
-        (Path(tmp) / "run.toml").write_text(dump_config(config), encoding="utf-8")
-        with Archive.create(Path(tmp)) as ledger, Gateway(make_model(config.model), config, ledger=ledger) as gateway:
-            yield gateway, cache, lambda: ledger.spend().usd
-
-
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
@@ -82,6 +54,8 @@ def main(
     import sandbox
     from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
+    from dgm.loop.run import open_eval_model
+
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")
     if backend not in ("auto", "docker", "bwrap"):
@@ -91,10 +65,10 @@ def main(
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
     chosen = sandbox.open_backend(backend)
-    with model_access(model, api_base or "") as (llm, cache, spend):
+    with open_eval_model(model, api_base or "") as access:
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
-                          progress=not json_out, llm=llm, cache=cache)
-        spent = spend()
+                          progress=not json_out, llm=access.gateway, cache=access.cache)
+        spent = access.spend()
     if json_out:
         print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
         return

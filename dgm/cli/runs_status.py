@@ -19,9 +19,8 @@ def status(run: RunOption = None, json_output: JsonOption = False) -> None:
     config = load_config(run_dir / "run.toml")
     from archive import Archive
 
+    from dgm.loop.lock import running_daemon
     from dgm.loop.progress import render_snapshot, take_snapshot
-
-    from dgm.cli.runs_daemon import running_daemon
 
     pid = running_daemon(run_dir)
     note = f"daemon running (pid {pid})" if pid else "no daemon running: 'dgm run' starts or resumes it"

@@ -1,9 +1,10 @@
-"""The daemon: keeps N children in flight until a stop condition, and survives anything.
+"""The daemon: keeps N jobs in flight until a stop condition, and survives anything.
 
 The jobs table is the truth about what is in flight. Each child is one job whose payload names
-its iteration and parent; a crash leaves jobs 'running', and the next start re-queues them and
-runs them again (iterations are idempotent on what they finished). Sandboxes of a crashed run
-are swept by label at start.
+its iteration and parent; each evaluation left over (the seed of a new run, a child whose
+evaluation failed) is one job naming the agent. A crash leaves jobs 'running', and the next
+start re-queues them and runs them again (iterations are idempotent on what they finished).
+Sandboxes of a crashed run are swept by label at start. Jobs run on the run's executor.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from dgm.loop.executor import LocalExecutor
-from dgm.loop.iteration import IterationOutcome, LoopContext, evaluate_child, run_iteration
+from dgm.loop.iteration import CHILD, EVALUATE, IterationOutcome, LoopContext, evaluate_child, run_iteration
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
-CHILD = "child"
-EVALUATE = "evaluate"
+if TYPE_CHECKING:
+    from archive import Archive, Job
+
+UNEVALUATED = ("pending", "evaluating")
 
 
 @dataclass
@@ -43,23 +45,16 @@ class LiveState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def child_jobs(archive: Any) -> list[Any]:
+def child_jobs(archive: Archive) -> list[Job]:
     return [job for job in archive.jobs() if job.kind == CHILD]
 
 
 class Daemon:
-    def __init__(self, ctx: LoopContext, stop: StopConditions, on_change: Callable[[], None] = lambda: None):
+    def __init__(self, ctx: LoopContext, stop: StopConditions):
         self.ctx = ctx
         self.stop = stop
         self.state = LiveState()
-        self.on_change = on_change
         self.signals = 0
-        ctx.stage = self._stage
-
-    # -- progress ---------------------------------------------------------------------------
-    def _stage(self, iteration: int, stage: str, child_id: str | None) -> None:
-        self.ctx.archive.log_event("stage", f"iteration {iteration}: {stage}", agent_id=child_id, data={"iteration": iteration, "stage": stage})
-        self.on_change()
 
     # -- signals ----------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -71,44 +66,45 @@ class Daemon:
         if self.signals == 1:
             self.state.stopping = "draining: finishing children in flight (signal again to stop now)"
             self.ctx.archive.log_event("signal", "stop requested: draining")
-            self.on_change()
+            self.ctx.on_change()
         else:
             raise KeyboardInterrupt  # stop now; running jobs stay 'running' and resume later
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> list[IterationOutcome]:
-        archive = self.ctx.archive
+        archive, executor = self.ctx.archive, self.ctx.executor
         requeued = archive.requeue_running()
         swept = self.ctx.backend.sweep(self.ctx.config.name)
         if requeued or swept:
             archive.log_event("resume", f"re-queued {requeued} job(s), removed {swept} leftover sandbox(es)")
-        self._evaluate_pending_agents()
+        self._enqueue_pending_evaluations()
         started_here = 0
-        with LocalExecutor(self.ctx.config.loop.children_in_flight) as executor:
-            futures: dict[Future, Any] = {}
-            try:
-                while True:
-                    while len(futures) < executor.workers and not self.state.stopping:
-                        job = archive.claim_job([CHILD])
-                        if job is None:
-                            reason = self._stop_reason(started_here)
-                            if reason:
-                                self.state.stopping = reason
-                                break
-                            self._enqueue_next_child()
-                            started_here += 1
-                            continue
-                        futures[executor.submit(self._run_job, job)] = job
-                    if not futures:
-                        break
-                    done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        futures.pop(future)
-                        future.result()  # fatal errors (daemon gone) propagate; others were recorded
-                    self.on_change()
-            except BaseException:
-                executor.abandon()
-                raise
+        futures: dict[Future[None], Job] = {}
+        try:
+            while True:
+                while len(futures) < executor.slots and not self.state.stopping:
+                    job = archive.claim_job([EVALUATE]) or archive.claim_job([CHILD])
+                    if job is None:
+                        if any(j.kind == EVALUATE for j in futures.values()):
+                            break  # a parent is chosen only once every score it may pick from is in
+                        reason = self._stop_reason(started_here)
+                        if reason:
+                            self.state.stopping = reason
+                            break
+                        self._enqueue_next_child()
+                        started_here += 1
+                        continue
+                    futures[executor.submit(self._run_job, job)] = job
+                if not futures:
+                    break
+                done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    futures.pop(future)
+                    future.result()  # fatal errors (daemon gone) propagate; others were recorded
+                self.ctx.on_change()
+        except BaseException:
+            executor.abandon()
+            raise
         return self.state.finished
 
     def _stop_reason(self, started_here: int) -> str:
@@ -149,36 +145,50 @@ class Daemon:
         archive.enqueue_job(CHILD, {"iteration": iteration, "parent": parent.id}, agent_id=parent.id)
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
 
-    def _run_job(self, job: Any) -> None:
+    def _run_job(self, job: Job) -> None:
         from sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
 
+        archive = self.ctx.archive
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
-            outcome = run_iteration(self.ctx, iteration, parent)
+            if job.kind == EVALUATE:
+                outcome = self._evaluate(job.payload["agent"], iteration, parent)
+            else:
+                outcome = run_iteration(self.ctx, iteration, parent)
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:
-            self.ctx.archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
-            self.ctx.archive.log_event("budget", f"iteration {iteration}: {exc}; no new work starts")
+            archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
+            archive.log_event("budget", f"iteration {iteration}: {exc}; no new work starts")
             self.state.stopping = f"budget spent: {exc}"
             outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         except Exception as exc:
-            self.ctx.archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
-            self.ctx.archive.log_event("job-failed", f"iteration {iteration}: {type(exc).__name__}: {exc}")
+            archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            archive.log_event("job-failed", f"iteration {iteration}: {type(exc).__name__}: {exc}")
             outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         else:
-            self.ctx.archive.finish_job(job.id, ok=True)
+            archive.finish_job(job.id, ok=True)
         with self.state.lock:
             self.state.finished.append(outcome)
 
-    def _evaluate_pending_agents(self) -> None:
-        """Agents committed but not (fully) evaluated: the seed of a new run, or a child whose
-        evaluation a crash cut short (its iteration job re-runs only when still queued)."""
+    def _evaluate(self, agent_id: str, iteration: int, parent: str) -> IterationOutcome:
+        agent = self.ctx.archive.get(agent_id)
+        if agent.status not in UNEVALUATED:  # finished by an earlier attempt: never twice
+            return IterationOutcome(iteration, parent, agent_id, agent.status, score=agent.score)
+        return evaluate_child(self.ctx, iteration, parent, agent_id)
+
+    def _enqueue_pending_evaluations(self) -> None:
+        """Agents committed but not (fully) evaluated become evaluation jobs: the seed of a new
+        run, or a child whose evaluation failed. A child whose own job is queued again (after a
+        crash) is evaluated by that job, and an agent gets at most one queued evaluation."""
         archive = self.ctx.archive
-        queued = {job.payload["iteration"] for job in child_jobs(archive) if job.state == "queued"}
+        jobs = archive.jobs(state="queued")
+        covered = {job.payload["agent"] for job in jobs if job.kind == EVALUATE}
+        queued_iterations = {job.payload["iteration"] for job in jobs if job.kind == CHILD}
         for agent in archive.agents():
-            if agent.status in ("pending", "evaluating") and agent.iteration not in queued:
-                evaluate_child(self.ctx, agent.iteration, agent.parent_id or "", agent.id)
+            if agent.status in UNEVALUATED and agent.iteration not in queued_iterations and agent.id not in covered:
+                payload = {"agent": agent.id, "iteration": agent.iteration, "parent": agent.parent_id or ""}
+                archive.enqueue_job(EVALUATE, payload, agent_id=agent.id)

@@ -1,26 +1,56 @@
-"""Where jobs run. One interface, a local thread pool now; a distributed engine (Ray) could
-stand behind the same two calls later, since a job carries everything it needs in its payload."""
+"""Where jobs run. One interface; a local thread pool now, and a distributed engine (Ray) can
+stand behind the same calls later, since a job carries everything it needs in its payload."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from dgm.config import RunConfig
+
+
+class Executor(Protocol):
+    """Runs jobs of the daemon, at most `slots` at once. Used as a context manager: leaving it
+    normally waits for what was submitted; leaving it on an exception does not."""
+
+    slots: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start `fn(*args)`; the future holds its result or the exception it raised."""
+        ...
+
+    def abandon(self) -> None:
+        """Stop at once: queued work is dropped; running work is left to the caller's clean-up."""
+        ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class LocalExecutor:
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dgm-job")
+    """A thread pool in the daemon's process: jobs mostly wait on sandboxes and the model, so
+    threads, not CPUs, bound how many run at once."""
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="dgm-job")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self._pool.submit(fn, *args)
 
     def abandon(self) -> None:
-        """Stop at once: queued work is dropped; running work is left to the caller's cleanup."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def __enter__(self) -> "LocalExecutor":
+    def __enter__(self) -> LocalExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._pool.shutdown(wait=exc[0] is None)
+
+
+def make_executor(config: RunConfig) -> Executor:
+    """The executor the run's config names (`[executor] kind`)."""
+    # kind is validated with the config; "local" is the only one so far
+    return LocalExecutor(config.jobs_in_flight)

@@ -10,14 +10,27 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from dgm.config import RunConfig
 from dgm.loop.child import SMOKE_INSTRUCTION, SMOKE_WORKSPACE, clean_tree, invalid_reason, smoke_passed
 from dgm.loop.diagnose import Diagnosis, FailedTask, diagnosis_messages, parse_diagnosis, self_modify_instruction
 
-StageCallback = Callable[[int, str, str | None], None]
-"""(iteration, stage, agent id or None) -> None; reports progress to the daemon."""
+if TYPE_CHECKING:
+    from archive import Archive
+    from sandbox import Backend
+
+    from dgm.llm import Gateway
+    from dgm.loop.executor import Executor
+
+CHILD = "child"
+"""The job kind that makes and evaluates one child: payload {iteration, parent}."""
+EVALUATE = "evaluate"
+"""The job kind that evaluates an agent already committed: payload {agent, iteration, parent}."""
+
+STEP_EVENTS = ("step", "stage")
+"""Event kinds that report an iteration's progress step (diagnose, self-modify, smoke,
+evaluate; not an evaluation's `evals.Stage`). Runs made before the rename wrote "stage"."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +44,27 @@ class IterationOutcome:
     reason: str | None = None
 
 
+def _nothing() -> None:
+    pass
+
+
 @dataclass
 class LoopContext:
-    """Everything an iteration needs, built once by the daemon."""
+    """Everything an iteration needs, assembled once by `dgm.loop.run.open_run`."""
 
     run_dir: Path
     config: RunConfig
-    archive: Any
-    backend: Any
-    gateway: Any
-    stage: StageCallback
+    archive: Archive
+    backend: Backend
+    gateway: Gateway
+    executor: Executor
+    on_change: Callable[[], None] = _nothing
+    """Called after each step is recorded (the live display redraws)."""
+
+    def step(self, iteration: int, step: str, agent_id: str | None) -> None:
+        """Record that an iteration reached a step: an event any reader of the archive sees."""
+        self.archive.log_event("step", f"iteration {iteration}: {step}", agent_id=agent_id, data={"iteration": iteration, "step": step})
+        self.on_change()
 
     def limits(self, wall_seconds: float) -> Any:
         from sandbox import Limits
@@ -78,21 +102,21 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
 
     archive = ctx.archive
     parent_files = archive.read_tree(parent_id)
-    ctx.stage(iteration, "diagnose", None)
+    ctx.step(iteration, "diagnose", None)
     try:
         diagnosis = diagnose(ctx, iteration, parent_id, parent_files)
     except (ModelError, DiagnosisError) as exc:  # garbage from the model is the parent's bad luck, not a crash
         archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
         return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
 
-    ctx.stage(iteration, "self-modify", None)
+    ctx.step(iteration, "self-modify", None)
     child_files, transcript = self_modify(ctx, iteration, parent_id, parent_files, diagnosis)
     # a budget that ran out mid-way leaves a half-made child: make nothing of it
     ctx.gateway.budget.check(agent_id=parent_id, task_id=f"self-modify/{iteration}")
     reason = invalid_reason(parent_files, child_files)
     smoke_log = ""
     if reason is None:
-        ctx.stage(iteration, "smoke", None)
+        ctx.step(iteration, "smoke", None)
         passed, smoke_log = smoke_test(ctx, iteration, parent_id, child_files)
         reason = None if passed else "failed the smoke task (could not edit a file as instructed)"
     meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent}
@@ -202,7 +226,7 @@ def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: s
 
     archive = ctx.archive
     ctx.gateway.budget.check(agent_id=child_id, task_id=None)
-    ctx.stage(iteration, "evaluate", child_id)
+    ctx.step(iteration, "evaluate", child_id)
     archive.set_status(child_id, "evaluating")
     plan = StagePlan(tuple(Stage(s.tasks, s.min_score) for s in ctx.config.eval.stages), seed=ctx.config.eval.seed)
     with tempfile.TemporaryDirectory(prefix="dgm-eval-") as scratch:

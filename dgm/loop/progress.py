@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dgm.config import RunConfig
+from dgm.loop.iteration import CHILD, EVALUATE, STEP_EVENTS
 
 
 @dataclass(frozen=True)
 class InFlight:
     iteration: int
     parent_id: str
-    stage: str
+    step: str
     attempts: int
 
 
@@ -39,27 +40,28 @@ class Snapshot:
 
 def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
     agents = archive.agents()
-    jobs = [job for job in archive.jobs() if job.kind == "child"]
+    jobs = archive.jobs()
     events = archive.events(limit=200)
-    stage_of: dict[int, str] = {}
-    for event in events:  # oldest first: later stages overwrite earlier ones
-        if event.kind == "stage" and isinstance(event.data, dict):
-            stage_of[int(event.data.get("iteration", -1))] = str(event.data.get("stage", ""))
+    step_of: dict[int, str] = {}
+    for event in events:  # oldest first: later steps overwrite earlier ones
+        if event.kind in STEP_EVENTS and isinstance(event.data, dict):
+            step = event.data.get("step", event.data.get("stage", ""))  # "stage": runs before the rename
+            step_of[int(event.data.get("iteration", -1))] = str(step)
     in_flight = [
-        InFlight(job.payload["iteration"], job.payload["parent"], stage_of.get(job.payload["iteration"], "starting"), job.attempts)
+        InFlight(job.payload["iteration"], job.payload["parent"], step_of.get(job.payload["iteration"], "starting"), job.attempts)
         for job in jobs
-        if job.state == "running"
+        if job.state == "running" and job.kind in (CHILD, EVALUATE)
     ]
     best = archive.best()
     spend = archive.spend()
-    shown = [e for e in events if e.kind != "stage"][-n_events:]
+    shown = [e for e in events if e.kind not in STEP_EVENTS][-n_events:]
     return Snapshot(
         run_name=config.name,
         dry_run=config.model.is_dry_run,
         agents=len(agents),
         valid=sum(a.status == "evaluated" for a in agents),
         invalid=sum(a.status == "invalid" for a in agents),
-        children_started=len(jobs),
+        children_started=sum(job.kind == CHILD for job in jobs),
         best_id=best.id if best else None,
         best_score=best.score if best else None,
         spend_usd=spend.usd,
@@ -95,10 +97,10 @@ def render_snapshot(snap: Snapshot) -> Any:
         head.add_row("note", Text(snap.note, style="yellow"))
 
     flight = Table(title="children in flight", title_justify="left", expand=False)
-    for column in ("iteration", "parent", "stage", "attempt"):
+    for column in ("iteration", "parent", "step", "attempt"):
         flight.add_column(column)
     for item in snap.in_flight:
-        flight.add_row(str(item.iteration), item.parent_id, item.stage, str(item.attempts))
+        flight.add_row(str(item.iteration), item.parent_id, item.step, str(item.attempts))
     if not snap.in_flight:
         flight.add_row("-", "-", "idle", "-")
 

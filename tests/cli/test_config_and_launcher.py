@@ -14,6 +14,13 @@ def test_config_round_trips_through_toml():
     assert parse_config(dump_config(config)) == config
 
 
+def test_jobs_in_flight_are_a_setting_of_their_own():
+    config = parse_config("[loop]\nchildren_in_flight = 3")
+    assert config.executor.kind == "local" and config.jobs_in_flight == 3, "children_in_flight keeps working"
+    config = parse_config("[loop]\nchildren_in_flight = 3\n[executor]\njobs_in_flight = 32")
+    assert config.jobs_in_flight == 32
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -23,6 +30,8 @@ def test_config_round_trips_through_toml():
         ("[bogus]\nx = 1", "unknown key(s) in config: bogus"),
         ("[model]\ntemprature = 1", "unknown key(s) in model: temprature"),
         ("name = ", "not valid TOML"),
+        ("[executor]\nkind = 'slurm'", "executor.kind must be one of local"),
+        ("[executor]\njobs_in_flight = -1", "executor.jobs_in_flight must be 0"),
     ],
 )
 def test_bad_config_names_the_problem(text, message):

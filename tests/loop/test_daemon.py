@@ -123,13 +123,13 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def stage_reached(run_dir: Path, iteration: int, stage: str) -> bool:
+def step_reached(run_dir: Path, iteration: int, step: str) -> bool:
     try:
         with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
-            rows = db.execute("select message from events where kind = 'stage'").fetchall()
+            rows = db.execute("select message from events where kind = 'step'").fetchall()
     except sqlite3.Error:
         return False
-    return any(row[0] == f"iteration {iteration}: {stage}" for row in rows)
+    return any(row[0] == f"iteration {iteration}: {step}" for row in rows)
 
 
 def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
@@ -141,7 +141,7 @@ def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
     daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(crashed)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: stage_reached(crashed, 2, "evaluate"), 300, "iteration 2 to reach evaluation")
+        wait_for(lambda: step_reached(crashed, 2, "evaluate"), 300, "iteration 2 to reach evaluation")
     finally:
         daemon.send_signal(signal.SIGKILL)
         daemon.wait()
@@ -188,7 +188,7 @@ def test_first_signal_drains_the_children_in_flight(make_run):
     run_dir = make_run("drain", iterations=4)
     daemon = start_daemon(run_dir)
     try:
-        wait_for(lambda: stage_reached(run_dir, 1, "self-modify"), 300, "iteration 1 to start self-modifying")
+        wait_for(lambda: step_reached(run_dir, 1, "self-modify"), 300, "iteration 1 to start self-modifying")
         import json
 
         live = json.loads(dgm("status", "--run", str(run_dir), "--json", check=True).stdout)
@@ -204,7 +204,7 @@ def test_first_signal_drains_the_children_in_flight(make_run):
         assert all(job.state != "running" for job in store.jobs()), "a drain finishes what is in flight"
         child = next(a for a in store.agents() if a.iteration == 1)
         assert child.status in ("evaluated", "invalid")
-        assert len(store.jobs()) < 4, "no new child starts after the signal"
+        assert len([job for job in store.jobs() if job.kind == "child"]) < 4, "no new child starts after the signal"
     assert containers_of("drain") == ""
 
 
@@ -214,7 +214,7 @@ def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
     run_dir = make_run("hardstop", iterations=2)
     daemon = start_daemon(run_dir)
     try:
-        wait_for(lambda: stage_reached(run_dir, 1, "evaluate") and containers_of("hardstop"), 300,
+        wait_for(lambda: step_reached(run_dir, 1, "evaluate") and containers_of("hardstop"), 300,
                  "iteration 1 to be evaluating in a sandbox")
         daemon.send_signal(signal.SIGINT)
         time.sleep(0.2)
@@ -235,6 +235,6 @@ def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
         assert "running" in [job.state for job in store.jobs()], "the interrupted child is left to resume"
     dgm("run", "--run", str(run_dir), check=True)
     with Archive.open(run_dir, readonly=True) as store:
-        assert [job.state for job in store.jobs()] == ["done", "done"]
+        assert [(job.kind, job.state) for job in store.jobs()] == [("evaluate", "done"), ("child", "done"), ("child", "done")]
         assert all(a.status in ("evaluated", "invalid") for a in store.agents())
         assert store.verify().ok

@@ -16,7 +16,7 @@ def chosen_parents(archive, run_dir: Path, require_approval: bool, draws: int = 
     config = RunConfig()
     config.loop.require_approval = require_approval
     config.loop.selection = "random"  # every eligible agent has a fair chance to show up
-    daemon = Daemon(LoopContext(run_dir, config, archive, None, None, lambda *a: None), StopConditions())
+    daemon = Daemon(LoopContext(run_dir, config, archive, None, None, None), StopConditions())  # type: ignore[arg-type]
     before = len(child_jobs(archive))
     for _ in range(draws):
         daemon._enqueue_next_child()

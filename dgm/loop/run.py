@@ -1,0 +1,127 @@
+"""Opening a run and stopping it hard: the lifecycle lives here, the CLI only renders it.
+
+`open_run` assembles what the daemon works with (the one-daemon lock, the archive, the sandbox
+backend, the LLM gateway, the executor) in the order each needs the others, and closes them in
+reverse; `hard_stop` is the clean-up of a process that is about to end without joining its
+workers. `open_gateway` is the one place a gateway is built for a config, for runs and for
+`dgm eval --model` alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from dgm.config import RunConfig, load_config
+from dgm.loop.iteration import LoopContext
+from dgm.loop.lock import daemon_lock
+from dgm.loop.preflight import check_before_start
+
+if TYPE_CHECKING:
+    from archive import Archive
+    from evals.reuse import DiskCache
+    from sandbox import Backend
+
+    from dgm.llm import Gateway
+
+
+@contextmanager
+def open_gateway(config: RunConfig, ledger: Archive) -> Iterator[Gateway]:
+    """The host-side LLM gateway for the config's model, writing every call to `ledger`."""
+    from dgm.llm import Gateway, make_model
+
+    with Gateway(make_model(config.model), config, ledger=ledger) as gateway:
+        yield gateway
+
+
+@contextmanager
+def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopContext]:
+    """A run ready for the daemon. Checks what would fail only after money was spent, then
+    takes the run's lock and opens its archive, sandbox backend, gateway and executor.
+
+    Raises: ConfigError, DaemonBusyError (another daemon has the run), NotARunError and the
+    archive's errors, NoBackendError (no sandbox backend works here).
+    """
+    from archive import Archive
+    from sandbox import open_backend
+
+    from dgm.loop.executor import make_executor
+
+    config = config or load_config(run_dir / "run.toml")
+    check_before_start(config)
+    with ExitStack() as stack:
+        stack.enter_context(daemon_lock(run_dir))
+        store = stack.enter_context(Archive.open(run_dir))
+        backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
+        gateway = stack.enter_context(open_gateway(config, store))
+        executor = stack.enter_context(make_executor(config))
+        yield LoopContext(run_dir, config, store, backend, gateway, executor)
+
+
+@dataclass(frozen=True)
+class HardStop:
+    """What a hard stop did: the process ends right after (its workers are never joined)."""
+
+    removed: int
+    """Sandboxes of this process removed (-1: the sweep failed; the next start sweeps them)."""
+    in_flight: int
+    """Jobs left 'running', which the next 'dgm run' re-queues."""
+    problem: str = ""
+
+
+def hard_stop(archive: Archive, backend: Backend, run_name: str) -> HardStop:
+    """Remove this process's sandboxes and record the stop, for a process that leaves at once.
+
+    Jobs in flight stay 'running' in the archive and resume on the next start; SQLite's
+    transactions keep every write whole. Never raises: a third signal or a broken archive
+    only shortens the clean-up, since the caller must be able to leave regardless.
+    """
+    from sandbox import SandboxError
+
+    in_flight = 0
+    try:
+        in_flight = sum(job.state == "running" for job in archive.jobs())
+        archive.log_event("stopped", "stopped at once by a second signal; in-flight jobs resume on the next 'dgm run'")
+        return HardStop(backend.sweep(run_name, include_own=True), in_flight)
+    except SandboxError as exc:
+        return HardStop(-1, in_flight, f"sandboxes may be left (the next 'dgm run' sweeps them): {exc}")
+    except BaseException as exc:  # noqa: BLE001 - a third signal, or the archive gone: still leave now
+        return HardStop(-1, in_flight, f"{type(exc).__name__} during clean-up")
+
+
+@dataclass(frozen=True)
+class EvalModel:
+    """LLM access for `dgm eval`: the gateway (None: the agent gets no LLM), the cache of
+    results for this model, and the spend so far."""
+
+    gateway: Gateway | None
+    cache: DiskCache | None
+    spend: Callable[[], float]
+
+
+@contextmanager
+def open_eval_model(model: str | None, api_base: str) -> Iterator[EvalModel]:
+    """A gateway for one evaluation outside any run, with a throw-away run as its ledger.
+    Results are cached per model, since the same agent scores differently with another one.
+
+    Raises: ConfigError (missing key), UnknownSuiteError.
+    """
+    if not model:
+        yield EvalModel(None, None, lambda: 0.0)
+        return
+    from archive import Archive
+    from evals.reuse import DiskCache, cache_root
+
+    from dgm.config import ModelConfig, dump_config
+
+    config = RunConfig(name="eval", model=ModelConfig(name=model, api_base=api_base))
+    check_before_start(config)
+    cache = DiskCache(cache_root() / ("model-" + hashlib.sha256(f"{model}\0{api_base}".encode()).hexdigest()[:16]))
+    with tempfile.TemporaryDirectory(prefix="dgm-eval-ledger-") as tmp:
+        (Path(tmp) / "run.toml").write_text(dump_config(config), encoding="utf-8")
+        with Archive.create(Path(tmp)) as ledger, open_gateway(config, ledger) as gateway:
+            yield EvalModel(gateway, cache, lambda: ledger.spend().usd)
