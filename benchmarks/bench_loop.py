@@ -21,7 +21,7 @@ from pathlib import Path
 
 def loop_overhead(run_dir: Path, n_children: int) -> list[float]:
     from dgm.config import RunConfig
-    from dgm.loop.daemon import CHILD, Daemon, StopConditions
+    from dgm.loop.daemon import Daemon, StopConditions
     from dgm.loop.iteration import LoopContext
 
     from archive import Archive
@@ -33,7 +33,7 @@ def loop_overhead(run_dir: Path, n_children: int) -> list[float]:
     for _ in range(n_children):
         start = time.perf_counter()
         daemon._enqueue_next_child()  # selection + job row + event
-        job = store.claim_job([CHILD])
+        job = daemon._claim()  # as the daemon claims: evaluations left over first, then children
         parent = job.payload["parent"]
         files = store.read_tree(parent)
         files["prompts.py"] = files["prompts.py"] + f"\n# child of iteration {job.payload['iteration']}\n".encode()

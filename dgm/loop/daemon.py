@@ -55,6 +55,7 @@ class Daemon:
         self.stop = stop
         self.state = LiveState()
         self.signals = 0
+        self._evaluations_left = True
 
     # -- signals ----------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -83,7 +84,7 @@ class Daemon:
         try:
             while True:
                 while len(futures) < executor.slots and not self.state.stopping:
-                    job = archive.claim_job([EVALUATE]) or archive.claim_job([CHILD])
+                    job = self._claim()
                     if job is None:
                         if any(j.kind == EVALUATE for j in futures.values()):
                             break  # a parent is chosen only once every score it may pick from is in
@@ -106,6 +107,16 @@ class Daemon:
             executor.abandon()
             raise
         return self.state.finished
+
+    def _claim(self) -> Job | None:
+        """The next queued job: evaluations left over first (parents are chosen by score), then
+        children. Evaluation jobs are queued only at start, so once none is left none comes."""
+        if self._evaluations_left:
+            job = self.ctx.archive.claim_job([EVALUATE])
+            if job is not None:
+                return job
+            self._evaluations_left = False
+        return self.ctx.archive.claim_job([CHILD])
 
     def _stop_reason(self, started_here: int) -> str:
         stop, archive = self.stop, self.ctx.archive
