@@ -148,7 +148,8 @@ class ParentCandidate(NamedTuple):
 
 @dataclass(frozen=True)
 class LLMCallRecord:
-    """One row of the ledger: who asked (agent, task, purpose), what it cost, how it ended."""
+    """One row of the ledger: who asked (agent, task, purpose), for which iteration and step of
+    the loop, what it cost, how it ended."""
 
     id: int
     run: str
@@ -162,6 +163,10 @@ class LLMCallRecord:
     latency: float
     outcome: str
     created_at: str
+    iteration: int | None = None
+    step: str | None = None
+    """One of `archive.schema.STEPS`; a making step's call is recorded under the parent with
+    the child's iteration."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "LLMCallRecord":
@@ -223,3 +228,4 @@ class VerifyReport:
     def ok(self) -> bool:
         """Consistent once every issue found was repaired (orphans are never repaired)."""
         return all(issue.repaired for issue in self.issues)
+

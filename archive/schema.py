@@ -23,6 +23,12 @@ MIGRATIONS_TABLE = "schema_migrations"
 AGENT_STATUSES = ("pending", "evaluating", "evaluated", "invalid")
 ORIGINS = ("seed", "self-modify", "import")
 PURPOSES = ("diagnose", "self-modify", "solve")
+"""What a model call is for, as a gateway grant names it (the sandbox's role)."""
+STEPS = ("diagnose", "self-modify", "smoke", "solve", "grade")
+"""The loop step a ledger row belongs to: a smoke test's calls are 'solve' calls of the smoke step."""
+MAKING_STEPS = ("diagnose", "self-modify", "smoke")
+"""The steps that make a child. Their calls are recorded under the parent (the child does not
+exist yet) with the child's iteration, and they are the child's cost (see `archive.queries`)."""
 OUTCOMES = ("ok", "error", "refused", "budget")
 JOB_STATES = ("queued", "running", "done", "failed")
 VERDICTS = ("approve", "reject", "note")
@@ -130,6 +136,28 @@ MIGRATIONS: tuple[Migration, ...] = (
                 key TEXT PRIMARY KEY,
                 value TEXT NOT NULL,
                 updated_at TEXT NOT NULL)""",
+        ),
+    ),
+    Migration(
+        2,
+        "ledger rows know their iteration and step",
+        (
+            f"ALTER TABLE {LLM_CALLS} ADD COLUMN iteration INTEGER",
+            f"ALTER TABLE {LLM_CALLS} ADD COLUMN step TEXT",
+            # Before this, the loop named its making calls '<step>/<iteration>' in task_id:
+            # read them back once, here, and never again.
+            f"""UPDATE {LLM_CALLS} SET step = 'diagnose', iteration = CAST(SUBSTR(task_id, 10) AS INTEGER)
+                WHERE task_id LIKE 'diagnose/%'""",
+            f"""UPDATE {LLM_CALLS} SET step = 'self-modify', iteration = CAST(SUBSTR(task_id, 13) AS INTEGER)
+                WHERE task_id LIKE 'self-modify/%'""",
+            f"""UPDATE {LLM_CALLS} SET step = 'smoke', iteration = CAST(SUBSTR(task_id, 7) AS INTEGER)
+                WHERE task_id LIKE 'smoke/%'""",
+            # Every other call under an agent was its own (its evaluation): the agent's iteration.
+            f"""UPDATE {LLM_CALLS} SET step = purpose,
+                iteration = (SELECT a.iteration FROM {AGENTS} a WHERE a.id = {LLM_CALLS}.agent_id)
+                WHERE step IS NULL""",
+            "DROP INDEX ix_llm_calls_agent",
+            f"CREATE INDEX ix_llm_calls_agent_iteration ON {LLM_CALLS}(agent_id, iteration)",
         ),
     ),
 )

@@ -107,7 +107,7 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
             children=reader.children_counts().get(ident, 0),
             evaluations=reader.evaluations(ident),
             files=reader.changed_files(ident),
-            spend=reader.agent_spend(ident),
+            spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
         )
     if json_output:

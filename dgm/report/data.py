@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dgm.review.gate import latest_verdicts
 
-PURPOSES = ("diagnose", "self-modify", "solve")
+from dgm.review.gate import latest_verdicts
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class AgentPoint:
     verdict: str | None = None
     """The latest approve/reject verdict, None when never judged."""
     cost: float = 0.0
+    """What the agent cost: its own calls and its making (`archive.queries.child_calls`)."""
 
     @property
     def scored(self) -> bool:
@@ -117,10 +117,7 @@ def collect(archive: Any, run_name: str = "") -> ReportData:
     from dgm.report.ledger import ledger_calls
 
     calls = ledger_calls(archive)
-    cost: dict[str, float] = {}
-    for call in calls:
-        if call.agent_id:
-            cost[call.agent_id] = cost.get(call.agent_id, 0.0) + call.cost
+    cost = archive.costs()
     verdicts = latest_verdicts(archive.reviews())
     agents = [
         AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0))
