@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from archive import gitread
 from archive.errors import ArchiveError, UnknownAgentError
@@ -27,6 +26,7 @@ from archive.records import (
     Spend,
     TaskResultRecord,
     VerifyReport,
+    best_agent,
 )
 from archive.schema import (
     AGENTS,
@@ -50,14 +50,6 @@ SORT_ORDER = {
     "cost": "cost_usd DESC, a.seq ASC",
 }
 SORT_KEYS = tuple(SORT_ORDER)
-
-
-def task_key(task_ids: Iterable[str]) -> str:
-    """A short key naming a set of task ids (order and duplicates ignored), for result reuse:
-    an identical tree evaluated on the same suite and the same task set gets the same score."""
-    ids = sorted(set(task_ids))
-    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-    return f"n{len(ids)}-{digest}"
 
 
 def child_calls(children: str) -> str:
@@ -181,11 +173,12 @@ class Queries:
         return int(self._rows(f"SELECT COUNT(*) AS n FROM {AGENTS} {where}", {"status": status})[0]["n"])
 
     def best(self) -> AgentRecord | None:
-        """The evaluated agent with the highest score; the earliest wins a tie."""
+        """The best agent by `best_agent`; SQL only narrows the rows to the top score."""
         rows = self._rows(
-            f"SELECT * FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL ORDER BY score DESC, seq ASC LIMIT 1"
+            f"""SELECT * FROM {AGENTS} WHERE status = 'evaluated'
+                AND score = (SELECT MAX(score) FROM {AGENTS} WHERE status = 'evaluated') ORDER BY seq"""
         )
-        return AgentRecord.from_row(rows[0]) if rows else None
+        return best_agent(AgentRecord.from_row(r) for r in rows)
 
     def lineage(self, agent_id: str) -> list[AgentRecord]:
         """The agent and its ancestors, root first."""
@@ -253,8 +246,8 @@ class Queries:
         return [TaskResultRecord.from_row(r) for r in rows]
 
     def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
-        """A finished evaluation of an identical tree on the same suite and task set (see
-        `task_key`), preferring an original over a reuse, then the latest."""
+        """A finished evaluation of an identical tree on the same suite and task set (the key
+        is the caller's: evals computes it), preferring an original over a reuse, then the latest."""
         rows = self._rows(
             f"""SELECT * FROM {EVALUATIONS}
                 WHERE tree_hash = :t AND suite = :s AND task_key = :k AND finished_at IS NOT NULL

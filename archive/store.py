@@ -384,8 +384,8 @@ class Archive(Queries):
     def start_evaluation(
         self, agent_id: str, suite: str, stage: int, n_tasks: int, reused_from: int | None = None, task_key: str | None = None
     ) -> int:
-        """Open an evaluation of the agent's tree; `task_key` (see `archive.task_key`) makes
-        its result findable by `find_evaluation_by_tree`. Raises: UnknownAgentError."""
+        """Open an evaluation of the agent's tree; `task_key` (the task set's key, as evals
+        computes it) makes its result findable by `find_evaluation_by_tree`. Raises: UnknownAgentError."""
 
         def start(session: Session) -> int:
             agent = self._agent_row(session, agent_id)

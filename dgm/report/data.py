@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from archive.records import best_agent
 
 from dgm.review.gate import latest_verdicts
 
@@ -55,9 +56,8 @@ class ReportData:
         return {a.id: a for a in self.agents}
 
     def best(self) -> AgentPoint | None:
-        """The highest-scoring valid agent; ties go to the earliest (as the archive's best)."""
-        scored = [(a.score, -i, a) for i, a in enumerate(self.agents) if a.scored]
-        return max(scored, key=lambda t: t[:2])[2] if scored else None
+        """The archive's best agent (`archive.best_agent`; `agents` are oldest first)."""
+        return best_agent(self.agents)
 
     def best_path(self) -> list[str]:
         """Ids from the seed to the best agent."""

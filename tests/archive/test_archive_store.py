@@ -17,7 +17,6 @@ from archive import (
     ReadOnlyArchiveError,
     Reader,
     UnknownAgentError,
-    task_key,
 )
 from archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from archive.schema import SCHEMA_VERSION
@@ -87,8 +86,7 @@ def test_identical_trees_share_a_hash_and_reuse_results(family):
     with Archive.open(family.run) as store:
         same = store.add_child("a2", store.read_tree("a2"), iteration=4)
         assert same.tree_hash == store.tree_hash("a2") and same.commit != store.get("a2").commit
-        key = task_key(["HumanEval/1", "HumanEval/0", "HumanEval/0"])
-        assert key == task_key(["HumanEval/0", "HumanEval/1"])
+        key = "n2-0123456789abcdef"  # the archive stores whatever key evals computes
         original = store.start_evaluation("a2", "humaneval", 1, 2, task_key=key)
         assert store.find_evaluation_by_tree(same.tree_hash, "humaneval", key) is None  # not finished yet
         store.finish_evaluation(original, 0.5, 1)
