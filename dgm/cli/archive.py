@@ -2,7 +2,8 @@
 
 Built on `archive.Reader` (sqlite3 + the git command line), never on sqlmodel or GitPython,
 so each command answers in a fraction of a second on a 10,000-agent archive. Nothing here
-writes to the database; `verify --repair` only re-creates missing git refs.
+writes to the database except `migrate` (the store's own migrations, through the store); `verify
+--repair` only re-creates missing git refs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def check_status(value: str | None) -> str | None:
     return value
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, migrate.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
 
@@ -176,3 +177,15 @@ def verify(
         console().print(verify_view(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def migrate(run: RunOption = None) -> None:
+    """Bring a run made by an older dgm up to this version's schema, in place (what 'dgm run'
+    does on opening; the browsing commands never write, so they ask for this first)."""
+    from archive.store import Archive
+
+    run_dir = resolve_run(run)
+    with Archive.open(run_dir) as store:
+        version = store.schema_version()
+    console().print(f"{run_dir}: the archive is at schema version {version}, this dgm's")

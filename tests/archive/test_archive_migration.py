@@ -4,6 +4,8 @@ in place, verifies clean and shows the same per-agent costs as the old code did.
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 from archive_family import snapshot
@@ -18,11 +20,15 @@ def test_an_old_run_migrates_in_place_and_shows_the_same_costs(tmp_path):
     run, expected = unpack_old_run(tmp_path)
     assert expected["schema_version"] == 1 < SCHEMA_VERSION
     before = snapshot(run)
-    assert_one_line_failure(dgm("archive", "ls", "--run", str(run)), "schema version 1", "dgm run")  # readers never migrate
+    assert_one_line_failure(dgm("archive", "ls", "--run", str(run)), "schema version 1", "dgm archive migrate")  # readers never write
     assert snapshot(run) == before
 
-    with Archive.open(run) as store:
+    migrate = dgm("archive", "migrate", "--run", str(run))
+    assert migrate.returncode == 0 and f"schema version {SCHEMA_VERSION}" in migrate.stdout, migrate.stderr
+    with Archive.open(run) as store:  # a second open applies nothing again
         assert store.schema_version() == SCHEMA_VERSION
+        with closing(sqlite3.connect(run / "archive.db")) as db:
+            assert [v for (v,) in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, SCHEMA_VERSION]
         agents = {a.id: a for a in store.agents()}
         calls = store.llm_calls()
         assert {c.step for c in calls} == {"diagnose", "self-modify", "smoke", "solve"}
@@ -32,8 +38,6 @@ def test_an_old_run_migrates_in_place_and_shows_the_same_costs(tmp_path):
                 assert (call.step, call.iteration) == (kind, int(number)), call
             else:
                 assert (call.step, call.iteration) == (call.purpose, agents[call.agent_id].iteration), call
-    with Archive.open(run) as store:  # applied once
-        assert store.schema_version() == SCHEMA_VERSION
 
     verify = dgm("archive", "verify", "--json", "--run", str(run))
     assert verify.returncode == 0 and json.loads(verify.stdout)["ok"], verify.stdout
