@@ -84,6 +84,11 @@ class Caller:
     iteration: int | None = None
     step: str | None = None
 
+    @property
+    def loop_step(self) -> str:
+        """The step the ledger records: a call that names none is in its purpose's step."""
+        return self.step or self.purpose
+
 
 class Gateway:
     """Use as a context manager (start/stop). Implements `evals.LLMAccess`."""
@@ -268,7 +273,7 @@ class Gateway:
         max_tokens = min(request.max_tokens or cap, cap)
         temperature = self.config.model.temperature if request.temperature is None else request.temperature
         try:
-            self.budget.check(agent_id=caller.agent_id, task_id=caller.task_id, iteration=caller.iteration, step=caller.step or caller.purpose)
+            self.budget.check(agent_id=caller.agent_id, task_id=caller.task_id, iteration=caller.iteration, step=caller.loop_step)
         except BudgetExhausted:
             self._record(caller, model.name, outcome="budget")
             raise
@@ -291,7 +296,7 @@ class Gateway:
         self.ledger.record_llm_call(
             agent_id=caller.agent_id, task_id=caller.task_id, purpose=caller.purpose, model=model,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost_usd,
-            latency=latency, outcome=outcome, iteration=caller.iteration, step=caller.step or caller.purpose,
+            latency=latency, outcome=outcome, iteration=caller.iteration, step=caller.loop_step,
         )
 
     def _record_refusal(self, grant: Grant, caller: Caller, outcome: str) -> None:
