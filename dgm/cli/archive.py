@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from archive.schema import AGENT_STATUSES as STATUSES
 
-STATUSES = ("pending", "evaluating", "evaluated", "invalid")
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 
 
 def check_status(value: str | None) -> str | None:
