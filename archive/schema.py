@@ -2,8 +2,9 @@
 
 Standard library only, so the fast read path (`archive.reader`) and the SQLModel write path
 (`archive.models`) share these names without the read path paying for sqlmodel's import.
-A migration is applied once, in order, and recorded in `schema_migrations`; its DDL is frozen
-text (never derived from today's models), so an old database migrates the same way as a new one.
+A migration is applied once, in order, and recorded in `schema_migrations`; its SQL (DDL, and
+the UPDATEs that fill new columns of existing rows) is frozen text, never derived from today's
+models, so an old database migrates the same way as a new one.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
-    """DDL with `{pk}` standing for the dialect's auto-increment integer primary key."""
+    """SQL statements with `{pk}` standing for the dialect's auto-increment integer primary key."""
 
 
 PK_BY_DIALECT = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "SERIAL PRIMARY KEY"}
@@ -169,7 +170,7 @@ MIGRATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
 
 
 def statements_for(migration: Migration, dialect: str) -> list[str]:
-    """The migration's DDL for one SQL dialect (sqlite or postgresql)."""
+    """The migration's statements for one SQL dialect (sqlite or postgresql)."""
     pk = PK_BY_DIALECT.get(dialect, PK_BY_DIALECT["sqlite"])
     return [statement.replace("{pk}", pk) for statement in migration.statements]
 
