@@ -4,7 +4,8 @@ Public interface:
 - `Archive` (create/open; agents, evaluations, ledger, jobs, reviews, events, state, verify),
   the write path, on SQLModel and GitPython;
 - `Reader`, the read-only path on sqlite3 and the git command line, for fast browsing;
-- the records (`AgentRecord`, ...), `task_key`, and the errors of `archive.errors`.
+- the records (`AgentRecord`, ...), `best_agent` (the one rule of 'best'), and the errors of
+  `archive.errors`.
 
 Names are loaded on first use (PEP 562), so `import archive.reader` or `archive.errors`
 never pays for sqlmodel's import.
@@ -33,7 +34,7 @@ from archive.errors import (
 _LAZY = {
     "Archive": "archive.store",
     "Reader": "archive.reader",
-    "task_key": "archive.queries",
+    "best_agent": "archive.records",
     "AgentRecord": "archive.records",
     "AgentSummary": "archive.records",
     "EvaluationRecord": "archive.records",
@@ -53,7 +54,6 @@ _LAZY = {
 __all__ = sorted([*_LAZY, *(name for name in dir() if name.endswith("Error"))])
 
 if TYPE_CHECKING:
-    from archive.queries import task_key
     from archive.reader import Reader
     from archive.records import (
         AgentRecord,
@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         Spend,
         TaskResultRecord,
         VerifyReport,
+        best_agent,
     )
     from archive.schema import SCHEMA_VERSION
     from archive.store import Archive

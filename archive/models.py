@@ -72,6 +72,8 @@ class LLMCall(SQLModel, table=True):
     latency: float
     outcome: str
     created_at: str
+    iteration: Optional[int] = None
+    step: Optional[str] = None
 
 
 class JobRow(SQLModel, table=True):

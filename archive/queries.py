@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from archive import gitread
 from archive.errors import ArchiveError, UnknownAgentError
@@ -27,8 +26,20 @@ from archive.records import (
     Spend,
     TaskResultRecord,
     VerifyReport,
+    best_agent,
 )
-from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
+from archive.schema import (
+    AGENTS,
+    EVALUATIONS,
+    EVENTS,
+    JOBS,
+    LLM_CALLS,
+    MAKING_STEPS,
+    MIGRATIONS_TABLE,
+    REVIEWS,
+    STATE,
+    TASK_RESULTS,
+)
 
 
 SORT_ORDER = {
@@ -41,28 +52,34 @@ SORT_ORDER = {
 SORT_KEYS = tuple(SORT_ORDER)
 
 
-def task_key(task_ids: Iterable[str]) -> str:
-    """A short key naming a set of task ids (order and duplicates ignored), for result reuse:
-    an identical tree evaluated on the same suite and the same task set gets the same score."""
-    ids = sorted(set(task_ids))
-    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-    return f"n{len(ids)}-{digest}"
+def child_calls(children: str) -> str:
+    """What a child costs, the one rule, as SQL: the (agent_id, cost_usd, prompt_tokens,
+    completion_tokens) of every call charged to each row of `children` (a table or subquery
+    with id, parent_id and iteration).
+
+    A child is charged its own calls (under its id, of its iteration or of none: its
+    evaluation) and its making (the calls under its parent with its iteration in a making
+    step: the child did not exist yet). A parent is never charged for its children. An id
+    with no agent row (iteration NULL) is charged every call under it.
+    """
+    making = ", ".join(f"'{step}'" for step in MAKING_STEPS)
+    return f"""
+        SELECT c.id AS agent_id, l.cost_usd, l.prompt_tokens, l.completion_tokens
+        FROM {children} c JOIN {LLM_CALLS} l
+          ON l.agent_id = c.id AND (l.iteration IS NULL OR c.iteration IS NULL OR l.iteration = c.iteration)
+        UNION ALL
+        SELECT c.id AS agent_id, l.cost_usd, l.prompt_tokens, l.completion_tokens
+        FROM {children} c JOIN {LLM_CALLS} l
+          ON l.agent_id = c.parent_id AND l.iteration = c.iteration AND l.step IN ({making})"""
 
 
-MAKING_TASKS = ("diagnose", "self-modify", "smoke")
-"""The loop's task ids '<kind>/<iteration>' for the calls that make a child: recorded under the
-parent (the child does not exist yet), they are the child's cost."""
-IS_MAKING = "(" + " OR ".join(f"task_id LIKE '{kind}/%'" for kind in MAKING_TASKS) + ")"
-AGENT_COSTS = f"""
-    SELECT a.id AS agent_id, COALESCE(own.usd, 0.0) + COALESCE(mk.usd, 0.0) AS usd
-    FROM {AGENTS} a
-    LEFT JOIN (SELECT agent_id, SUM(cost_usd) AS usd FROM {LLM_CALLS}
-               WHERE task_id IS NULL OR NOT {IS_MAKING} GROUP BY agent_id) own ON own.agent_id = a.id
-    LEFT JOIN (SELECT agent_id, CAST(substr(task_id, instr(task_id, '/') + 1) AS INTEGER) AS iteration,
-                      SUM(cost_usd) AS usd
-               FROM {LLM_CALLS} WHERE {IS_MAKING} GROUP BY 1, 2) mk
-           ON mk.agent_id = a.parent_id AND mk.iteration = a.iteration"""
-"""USD per agent: its own calls (evaluation, and for a child its making), never its children's."""
+AGENT_COSTS = f"SELECT agent_id, SUM(cost_usd) AS usd FROM ({child_calls(AGENTS)}) charged GROUP BY agent_id"
+"""USD per agent that has any cost, by `child_calls`."""
+ONE_AGENT = f"""(SELECT :a AS id, (SELECT parent_id FROM {AGENTS} WHERE id = :a) AS parent_id,
+                        (SELECT iteration FROM {AGENTS} WHERE id = :a) AS iteration)"""
+UNBORN_CHILD = "(SELECT NULL AS id, :p AS parent_id, :i AS iteration)"
+"""The child of :p at iteration :i while it is being made (it has no row yet)."""
+SPEND = "SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls"
 
 
 class Queries:
@@ -119,21 +136,17 @@ class Queries:
         return {r["parent_id"]: r["n"] for r in rows}
 
     def costs(self) -> dict[str, float]:
-        """USD per agent: its evaluation and, for a child, what making it cost (see AGENT_COSTS)."""
-        return {r["agent_id"]: float(r["usd"] or 0.0) for r in self._rows(AGENT_COSTS)}
+        """USD per agent: its evaluation and, for a child, what making it cost (see `child_calls`)."""
+        rows = self._rows(f"SELECT a.id, COALESCE(l.usd, 0.0) AS usd FROM {AGENTS} a LEFT JOIN ({AGENT_COSTS}) l ON l.agent_id = a.id")
+        return {r["id"]: float(r["usd"]) for r in rows}
 
-    def agent_spend(self, agent_id: str) -> Spend:
+    def child_cost(self, agent_id: str) -> Spend:
         """What one agent cost, as `costs()` counts it: its own calls, plus its making."""
-        agent = self.get(agent_id)
-        kinds = {f"k{i}": f"{kind}/{agent.iteration}" for i, kind in enumerate(MAKING_TASKS)}
-        rows = self._rows(
-            f"""SELECT SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens,
-                       SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls
-                FROM {LLM_CALLS}
-                WHERE (agent_id = :a AND (task_id IS NULL OR NOT {IS_MAKING}))
-                   OR (agent_id = :p AND task_id IN ({', '.join(':' + k for k in kinds)}))""",
-            {"a": agent_id, "p": agent.parent_id, **kinds},
-        )
+        return Spend.from_row(self._rows(f"SELECT {SPEND} FROM ({child_calls(ONE_AGENT)}) charged", {"a": agent_id})[0])
+
+    def making_cost(self, parent_id: str, iteration: int) -> Spend:
+        """What making the child of `parent_id` at `iteration` has cost so far (before it exists)."""
+        rows = self._rows(f"SELECT {SPEND} FROM ({child_calls(UNBORN_CHILD)}) charged", {"p": parent_id, "i": iteration})
         return Spend.from_row(rows[0])
 
     def summaries(self, status: str | None = None, sort: str = "id", limit: int | None = None) -> list[AgentSummary]:
@@ -160,11 +173,12 @@ class Queries:
         return int(self._rows(f"SELECT COUNT(*) AS n FROM {AGENTS} {where}", {"status": status})[0]["n"])
 
     def best(self) -> AgentRecord | None:
-        """The evaluated agent with the highest score; the earliest wins a tie."""
+        """The best agent by `best_agent`; SQL only narrows the rows to the top score."""
         rows = self._rows(
-            f"SELECT * FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL ORDER BY score DESC, seq ASC LIMIT 1"
+            f"""SELECT * FROM {AGENTS} WHERE status = 'evaluated'
+                AND score = (SELECT MAX(score) FROM {AGENTS} WHERE status = 'evaluated') ORDER BY seq"""
         )
-        return AgentRecord.from_row(rows[0]) if rows else None
+        return best_agent(AgentRecord.from_row(r) for r in rows)
 
     def lineage(self, agent_id: str) -> list[AgentRecord]:
         """The agent and its ancestors, root first."""
@@ -232,8 +246,8 @@ class Queries:
         return [TaskResultRecord.from_row(r) for r in rows]
 
     def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
-        """A finished evaluation of an identical tree on the same suite and task set (see
-        `task_key`), preferring an original over a reuse, then the latest."""
+        """A finished evaluation of an identical tree on the same suite and task set (the key
+        is the caller's: evals computes it), preferring an original over a reuse, then the latest."""
         rows = self._rows(
             f"""SELECT * FROM {EVALUATIONS}
                 WHERE tree_hash = :t AND suite = :s AND task_key = :k AND finished_at IS NOT NULL
@@ -249,12 +263,7 @@ class Queries:
         where = " AND ".join(
             clause for clause, value in (("agent_id = :a", agent_id), ("task_id = :t", task_id)) if value is not None
         )
-        rows = self._rows(
-            f"""SELECT SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens,
-                       SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls
-                FROM {LLM_CALLS} {'WHERE ' + where if where else ''}""",
-            {"a": agent_id, "t": task_id},
-        )
+        rows = self._rows(f"SELECT {SPEND} FROM {LLM_CALLS} {'WHERE ' + where if where else ''}", {"a": agent_id, "t": task_id})
         return Spend.from_row(rows[0])
 
     def llm_calls(self, agent_id: str | None = None, purpose: str | None = None) -> list[LLMCallRecord]:

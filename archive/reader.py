@@ -30,7 +30,7 @@ def check_schema(version: int, path: Path) -> None:
         )
     if version < SCHEMA_VERSION:
         raise SchemaTooOldError(
-            f"{path} has schema version {version} (current {SCHEMA_VERSION}); open it once for writing (dgm run) to migrate"
+            f"{path} has schema version {version} (current {SCHEMA_VERSION}); migrate it in place with 'dgm archive migrate'"
         )
 
 

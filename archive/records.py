@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple, Protocol, TypeVar
 
 
 def _json(text: str | None, default: Any) -> Any:
@@ -148,7 +148,8 @@ class ParentCandidate(NamedTuple):
 
 @dataclass(frozen=True)
 class LLMCallRecord:
-    """One row of the ledger: who asked (agent, task, purpose), what it cost, how it ended."""
+    """One row of the ledger: who asked (agent, task, purpose), for which iteration and step of
+    the loop, what it cost, how it ended."""
 
     id: int
     run: str
@@ -162,6 +163,10 @@ class LLMCallRecord:
     latency: float
     outcome: str
     created_at: str
+    iteration: int | None = None
+    step: str | None = None
+    """One of `archive.schema.STEPS`; a making step's call is recorded under the parent with
+    the child's iteration."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "LLMCallRecord":
@@ -223,3 +228,26 @@ class VerifyReport:
     def ok(self) -> bool:
         """Consistent once every issue found was repaired (orphans are never repaired)."""
         return all(issue.repaired for issue in self.issues)
+
+
+class Scored(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def score(self) -> float | None: ...
+
+
+S = TypeVar("S", bound=Scored)
+
+
+def best_agent(agents: Iterable[S]) -> S | None:
+    """The best agent: the evaluated one with the highest score; of equal scores, the first
+    given wins (pass agents oldest first). The one rule behind every 'best' in dgm."""
+    best: S | None = None
+    top = 0.0
+    for agent in agents:
+        score = agent.score
+        if agent.status == "evaluated" and score is not None and (best is None or score > top):
+            best, top = agent, score
+    return best

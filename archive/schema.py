@@ -2,8 +2,9 @@
 
 Standard library only, so the fast read path (`archive.reader`) and the SQLModel write path
 (`archive.models`) share these names without the read path paying for sqlmodel's import.
-A migration is applied once, in order, and recorded in `schema_migrations`; its DDL is frozen
-text (never derived from today's models), so an old database migrates the same way as a new one.
+A migration is applied once, in order, and recorded in `schema_migrations`; its SQL (DDL, and
+the UPDATEs that fill new columns of existing rows) is frozen text, never derived from today's
+models, so an old database migrates the same way as a new one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ MIGRATIONS_TABLE = "schema_migrations"
 AGENT_STATUSES = ("pending", "evaluating", "evaluated", "invalid")
 ORIGINS = ("seed", "self-modify", "import")
 PURPOSES = ("diagnose", "self-modify", "solve")
+"""What a model call is for, as a gateway grant names it (the sandbox's role)."""
+STEPS = ("diagnose", "self-modify", "smoke", "solve", "grade")
+"""The loop step a ledger row belongs to: a smoke test's calls are 'solve' calls of the smoke step."""
+MAKING_STEPS = ("diagnose", "self-modify", "smoke")
+"""The steps that make a child. Their calls are recorded under the parent (the child does not
+exist yet) with the child's iteration, and they are the child's cost (see `archive.queries`)."""
 OUTCOMES = ("ok", "error", "refused", "budget")
 JOB_STATES = ("queued", "running", "done", "failed")
 VERDICTS = ("approve", "reject", "note")
@@ -36,7 +43,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
-    """DDL with `{pk}` standing for the dialect's auto-increment integer primary key."""
+    """SQL statements with `{pk}` standing for the dialect's auto-increment integer primary key."""
 
 
 PK_BY_DIALECT = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "SERIAL PRIMARY KEY"}
@@ -132,6 +139,28 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at TEXT NOT NULL)""",
         ),
     ),
+    Migration(
+        2,
+        "ledger rows know their iteration and step",
+        (
+            f"ALTER TABLE {LLM_CALLS} ADD COLUMN iteration INTEGER",
+            f"ALTER TABLE {LLM_CALLS} ADD COLUMN step TEXT",
+            # Before this, the loop named its making calls '<step>/<iteration>' in task_id:
+            # read them back once, here, and never again.
+            f"""UPDATE {LLM_CALLS} SET step = 'diagnose', iteration = CAST(SUBSTR(task_id, 10) AS INTEGER)
+                WHERE task_id LIKE 'diagnose/%'""",
+            f"""UPDATE {LLM_CALLS} SET step = 'self-modify', iteration = CAST(SUBSTR(task_id, 13) AS INTEGER)
+                WHERE task_id LIKE 'self-modify/%'""",
+            f"""UPDATE {LLM_CALLS} SET step = 'smoke', iteration = CAST(SUBSTR(task_id, 7) AS INTEGER)
+                WHERE task_id LIKE 'smoke/%'""",
+            # Every other call under an agent was its own (its evaluation): the agent's iteration.
+            f"""UPDATE {LLM_CALLS} SET step = purpose,
+                iteration = (SELECT a.iteration FROM {AGENTS} a WHERE a.id = {LLM_CALLS}.agent_id)
+                WHERE step IS NULL""",
+            "DROP INDEX ix_llm_calls_agent",
+            f"CREATE INDEX ix_llm_calls_agent_iteration ON {LLM_CALLS}(agent_id, iteration)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -141,7 +170,7 @@ MIGRATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
 
 
 def statements_for(migration: Migration, dialect: str) -> list[str]:
-    """The migration's DDL for one SQL dialect (sqlite or postgresql)."""
+    """The migration's statements for one SQL dialect (sqlite or postgresql)."""
     pk = PK_BY_DIALECT.get(dialect, PK_BY_DIALECT["sqlite"])
     return [statement.replace("{pk}", pk) for statement in migration.statements]
 

@@ -49,6 +49,7 @@ from archive.schema import (
     OUTCOMES,
     PURPOSES,
     SCHEMA_VERSION,
+    STEPS,
     VERDICTS,
     agent_id,
     agent_ref,
@@ -383,8 +384,8 @@ class Archive(Queries):
     def start_evaluation(
         self, agent_id: str, suite: str, stage: int, n_tasks: int, reused_from: int | None = None, task_key: str | None = None
     ) -> int:
-        """Open an evaluation of the agent's tree; `task_key` (see `archive.task_key`) makes
-        its result findable by `find_evaluation_by_tree`. Raises: UnknownAgentError."""
+        """Open an evaluation of the agent's tree; `task_key` (the task set's key, as evals
+        computes it) makes its result findable by `find_evaluation_by_tree`. Raises: UnknownAgentError."""
 
         def start(session: Session) -> int:
             agent = self._agent_row(session, agent_id)
@@ -433,14 +434,18 @@ class Archive(Queries):
     def record_llm_call(
         self, *, agent_id: str | None, task_id: str | None, purpose: str, model: str, prompt_tokens: int,
         completion_tokens: int, cost_usd: float, latency: float, outcome: str,
+        iteration: int | None = None, step: str | None = None,
     ) -> None:
-        """One row of the ledger; safe to call from the gateway's threads."""
+        """One row of the ledger; safe to call from the gateway's threads. `step` defaults to
+        the purpose; a making step's call names the child's iteration (see `schema.MAKING_STEPS`)."""
         _check(purpose, PURPOSES, "purpose")
         _check(outcome, OUTCOMES, "outcome")
+        step = step or purpose
+        _check(step, STEPS, "step")
         row = LLMCall(
             run=self._layout.name, agent_id=agent_id, task_id=task_id, purpose=purpose, model=model,
             prompt_tokens=int(prompt_tokens), completion_tokens=int(completion_tokens), cost_usd=float(cost_usd),
-            latency=float(latency), outcome=outcome, created_at=now(),
+            latency=float(latency), outcome=outcome, created_at=now(), iteration=iteration, step=step,
         )
         self._write(lambda session: session.add(row))
 

@@ -122,14 +122,17 @@ def build(run_dir: Path, n_agents: int) -> dict[str, float]:
             )
             add_times.append(time.perf_counter() - start)
             children[parent] += 1
-            store.record_llm_call(agent_id=child.id, task_id=None, purpose="self-modify", model="scripted", prompt_tokens=900,
-                                  completion_tokens=300, cost_usd=0.004, latency=1.2, outcome="ok")
+            # as the loop records it: the making under the parent with the child's iteration
+            store.record_llm_call(agent_id=parent, task_id=None, purpose="self-modify", model="scripted", prompt_tokens=900,
+                                  completion_tokens=300, cost_usd=0.004, latency=1.2, outcome="ok", iteration=iteration, step="self-modify")
             if not invalid:
                 score = min(1.0, max(0.0, scores[parent] + rng.gauss(0.002, 0.03)))
                 evaluation = store.start_evaluation(child.id, "humaneval", 0, 10)
                 store.finish_evaluation(evaluation, score, round(score * 10))
                 store.set_score(child.id, score)
                 store.set_status(child.id, "evaluated")
+                store.record_llm_call(agent_id=child.id, task_id=None, purpose="solve", model="scripted", prompt_tokens=2000,
+                                      completion_tokens=400, cost_usd=0.006, latency=2.0, outcome="ok", iteration=iteration, step="solve")
                 scores[child.id], children[child.id] = score, 0
                 trees[child.id] = files
                 ids.append(child.id)

@@ -42,7 +42,8 @@ class EvalArchive(Protocol):
 
 
 def task_ids_key(task_ids: Iterable[str]) -> str:
-    """The key of a task set (order and duplicates ignored); the same as `archive.task_key`."""
+    """The key of a task set (order and duplicates ignored), the one definition: the archive
+    stores it with an evaluation (`task_key`) and finds a reusable result by it."""
     ids = sorted(set(task_ids))
     return f"n{len(ids)}-{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:16]}"
 

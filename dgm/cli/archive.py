@@ -2,7 +2,8 @@
 
 Built on `archive.Reader` (sqlite3 + the git command line), never on sqlmodel or GitPython,
 so each command answers in a fraction of a second on a 10,000-agent archive. Nothing here
-writes to the database; `verify --repair` only re-creates missing git refs.
+writes to the database except `migrate` (the store's own migrations, through the store); `verify
+--repair` only re-creates missing git refs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from archive.schema import AGENT_STATUSES as STATUSES
 
-STATUSES = ("pending", "evaluating", "evaluated", "invalid")
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 
 
 def check_status(value: str | None) -> str | None:
@@ -24,7 +25,7 @@ def check_status(value: str | None) -> str | None:
     return value
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, migrate.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
 
@@ -107,7 +108,7 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
             children=reader.children_counts().get(ident, 0),
             evaluations=reader.evaluations(ident),
             files=reader.changed_files(ident),
-            spend=reader.agent_spend(ident),
+            spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
         )
     if json_output:
@@ -176,3 +177,15 @@ def verify(
         console().print(verify_view(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def migrate(run: RunOption = None) -> None:
+    """Bring a run made by an older dgm up to this version's schema, in place (what 'dgm run'
+    does on opening; the browsing commands never write, so they ask for this first)."""
+    from archive.store import Archive
+
+    run_dir = resolve_run(run)
+    with Archive.open(run_dir) as store:
+        version = store.schema_version()
+    console().print(f"{run_dir}: the archive is at schema version {version}, this dgm's")

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, VerifyReport
+from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, VerifyReport, best_agent
 
 STATUS_STYLE = {"evaluated": "green", "pending": "yellow", "evaluating": "cyan", "invalid": "red"}
 VERDICT_STYLE = {"approve": "bold green", "reject": "bold red", "note": "cyan"}
@@ -94,11 +94,6 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def best_agent(agents: Iterable[AgentRecord]) -> AgentRecord | None:
-    scored = [a for a in agents if a.status == "evaluated" and a.score is not None]
-    return max(scored, key=lambda a: (a.score, -a.seq)) if scored else None
-
-
 def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: int | None = None) -> Lineage:
     """The tree to show. With `top`, only the `top` best agents, the best path and the seeds
     are kept (with their ancestors); pass-through ancestors fold into their child's line."""
@@ -114,7 +109,7 @@ def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: 
         for c in kids.get(a.id, []):
             own = _max(own, sub_best[c.id])
         sub_best[a.id] = own
-    best = best_agent(agents)
+    best = best_agent(sorted(agents, key=lambda a: a.seq))
     best_path: set[str] = set()
     node = best
     while node is not None:
@@ -208,7 +203,7 @@ def tree_view(lineage: Lineage) -> RenderableType:
 
 
 def tree_json(agents: Sequence[AgentRecord], children: dict[str, int]) -> dict[str, Any]:
-    best = best_agent(agents)
+    best = best_agent(sorted(agents, key=lambda a: a.seq))
     by_id = {a.id: a for a in agents}
     path: list[str] = []
     node = best

@@ -4,24 +4,20 @@ Checked before each call against what the ledger says was spent, so budgets hold
 processes and survive a restart. Calls in flight may overshoot a little; work already paid
 for is kept.
 
-What a "child" is, in ledger terms (the loop's task ids):
-- the making of child N is the parent's tasks 'diagnose/N', 'self-modify/N' and 'smoke/N';
-- a child's evaluation is every call made under its own agent id. When the ledger can also
-  say who an agent's parent and iteration are (`get(agent_id)`, as the Archive can), the
-  making of that child counts towards the same budget.
+What a child has spent is the ledger's answer, by the same rule as `dgm archive` and the
+report: while it is being made (a making step), the parent's calls of that step's iteration
+(`making_cost`); afterwards, its own calls plus its making (`child_cost`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
+
+from archive.schema import MAKING_STEPS
 
 from dgm.config import BudgetConfig
 from dgm.errors import BudgetExhausted
-from dgm.llm.ledger import Ledger
-
-MAKING_TASK = re.compile(r"^(?:diagnose|self-modify|smoke)/(\d+)$")
+from dgm.llm.ledger import Ledger, SpendLike
 
 
 @dataclass(frozen=True)
@@ -29,9 +25,9 @@ class Spent:
     usd: float = 0.0
     tokens: int = 0
 
-    def __add__(self, other: "Spent") -> "Spent":
-        return Spent(self.usd + other.usd, self.tokens + other.tokens)
-
+    @classmethod
+    def of(cls, spend: SpendLike) -> "Spent":
+        return cls(float(spend.usd or 0.0), int(spend.prompt_tokens or 0) + int(spend.completion_tokens or 0))
 
 @dataclass(frozen=True)
 class Limit:
@@ -58,46 +54,29 @@ class Budget:
         self.child = Limit("child", config.usd_per_child, config.tokens_per_child)
         self.task = Limit("task", config.usd_per_task, config.tokens_per_task)
 
-    def check(self, *, agent_id: str | None, task_id: str | None) -> None:
-        """Raises: BudgetExhausted naming the first spent budget (run, then child, then task)."""
+    def check(self, *, agent_id: str | None, task_id: str | None, iteration: int | None = None, step: str | None = None) -> None:
+        """Before a call by `agent_id` on `task_id` in the loop's `step` of `iteration`.
+
+        Raises: BudgetExhausted naming the first spent budget (run, then child, then task).
+        """
         if self.run.active:
-            self._enforce(self.run, self._spent())
+            self._enforce(self.run, Spent.of(self.ledger.spend()))
         if self.child.active and (agent_id or task_id):
-            self._enforce(self.child, self.child_spent(agent_id, task_id))
+            self._enforce(self.child, self.child_spent(agent_id, iteration, step))
         if self.task.active and task_id:
-            self._enforce(self.task, self._spent(agent_id, task_id))
+            self._enforce(self.task, Spent.of(self.ledger.spend(agent_id=agent_id, task_id=task_id)))
 
     def _enforce(self, limit: Limit, spent: Spent) -> None:
         reason = limit.refusal(spent)
         if reason:
             raise BudgetExhausted(reason)
 
-    def _spent(self, agent_id: str | None = None, task_id: str | None = None) -> Spent:
-        s = self.ledger.spend(agent_id=agent_id, task_id=task_id)
-        return Spent(float(s.usd or 0.0), int(s.prompt_tokens or 0) + int(s.completion_tokens or 0))
-
-    def making_spent(self, parent_id: str | None, iteration: int | str) -> Spent:
-        return (self._spent(parent_id, f"diagnose/{iteration}") + self._spent(parent_id, f"self-modify/{iteration}")
-                + self._spent(parent_id, f"smoke/{iteration}"))
-
-    def child_spent(self, agent_id: str | None, task_id: str | None) -> Spent:
-        making = MAKING_TASK.match(task_id or "")
-        if making:
-            return self.making_spent(agent_id, making.group(1))
-        spent = self._spent(agent_id)
-        record = _agent_record(self.ledger, agent_id)
-        if record is not None and getattr(record, "parent_id", None):
-            spent = spent + self.making_spent(record.parent_id, record.iteration)
-        return spent
-
-
-def _agent_record(ledger: Any, agent_id: str | None) -> Any:
-    get = getattr(ledger, "get", None)
-    if agent_id is None or get is None:
-        return None
-    from archive.errors import UnknownAgentError
-
-    try:
-        return get(agent_id)
-    except (UnknownAgentError, LookupError):  # not (yet) an agent: nothing made it
-        return None
+    def child_spent(self, agent_id: str | None, iteration: int | None = None, step: str | None = None) -> Spent:
+        """What the child this call works for has spent: the making of the child at `iteration`
+        when `step` makes one (`agent_id` is then its parent), else the agent's own cost. A call
+        outside a run's agents (`dgm eval`: no agent id) has the whole ledger as its child."""
+        if agent_id is None:
+            return Spent.of(self.ledger.spend())
+        if step in MAKING_STEPS and iteration is not None:
+            return Spent.of(self.ledger.making_cost(agent_id, iteration))
+        return Spent.of(self.ledger.child_cost(agent_id))

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from archive.schema import PURPOSES, STEPS
+
 from dgm.config import RunConfig
 from dgm.errors import BudgetExhausted
 from dgm.llm.budget import Budget
 from dgm.llm.errors import GatewayError, ModelError, ScriptExhausted
-from dgm.llm.ledger import PURPOSES, Ledger
+from dgm.llm.ledger import Ledger
 from dgm.llm.models import Completion, Model
 from dgm.llm.server import UnixHTTPServer
 from dgm.llm.wire import ChatRequest, Refusal, completion_body, error_body, parse_request
@@ -62,6 +64,8 @@ class Grant:
     agent_id: str | None
     task_id: str | None
     purpose: str
+    iteration: int | None = None
+    step: str | None = None
     calls: int = 0
     refused: int = 0
     recent: collections.deque = field(default_factory=collections.deque)
@@ -72,9 +76,18 @@ class Grant:
 
 @dataclass(frozen=True)
 class Caller:
+    """Who a call is for, as the ledger records it (see `Ledger.record_llm_call`)."""
+
     agent_id: str | None
     task_id: str | None
     purpose: str
+    iteration: int | None = None
+    step: str | None = None
+
+    @property
+    def loop_step(self) -> str:
+        """The step the ledger records: a call that names none is in its purpose's step."""
+        return self.step or self.purpose
 
 
 class Gateway:
@@ -143,16 +156,20 @@ class Gateway:
 
     # -- grants (evals.LLMAccess) ------------------------------------------------------------
     @contextlib.contextmanager
-    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> Iterator[list[Any]]:
-        """Mounts exposing /run/llm/llm.sock and /run/llm/token for one sandbox.
+    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str,
+              iteration: int | None = None, step: str | None = None) -> Iterator[list[Any]]:
+        """Mounts exposing /run/llm/llm.sock and /run/llm/token for one sandbox, whose calls
+        are recorded for `agent_id` in the loop's `step` (default: the purpose) of `iteration`.
 
-        Raises: GatewayError when the gateway is not started or the purpose is unknown;
+        Raises: GatewayError when the gateway is not started or the purpose or step is unknown;
         on exit, ScriptExhausted if the scripted model ran out while serving this grant.
         """
         from sandbox import Mount
 
         if purpose not in PURPOSES:
             raise GatewayError(f"unknown purpose '{purpose}' (known: {', '.join(PURPOSES)})")
+        if step is not None and step not in STEPS:
+            raise GatewayError(f"unknown step '{step}' (known: {', '.join(STEPS)})")
         token = secrets.token_urlsafe(32)
         directory = self.socket_path.parent / ("g-" + secrets.token_hex(8))
         directory.mkdir(mode=0o755)
@@ -161,7 +178,7 @@ class Gateway:
         token_file = directory / TOKEN_NAME
         token_file.write_text(token)
         os.chmod(token_file, 0o444)
-        state = Grant(agent_id, task_id, purpose)
+        state = Grant(agent_id, task_id, purpose, iteration, step)
         with self._lock:
             self._grants[_digest(token)] = state
         failed = True
@@ -175,16 +192,22 @@ class Gateway:
         if state.fatal is not None and not failed:
             raise state.fatal
 
+    def for_iteration(self, iteration: int) -> "IterationGrants":
+        """This gateway as `evals.LLMAccess` for the evaluation of the child of `iteration`:
+        evals knows nothing of the loop, so the iteration is bound here."""
+        return IterationGrants(self, iteration)
+
     # -- host calls ------------------------------------------------------------------------
     def complete_for_host(self, messages: list[dict], agent_id: str | None = None, purpose: str = "diagnose", *,
-                          task_id: str | None = None, tools: list[dict] | None = None,
-                          max_tokens: int | None = None, temperature: float | None = None) -> Completion:
+                          task_id: str | None = None, iteration: int | None = None, step: str | None = None,
+                          tools: list[dict] | None = None, max_tokens: int | None = None,
+                          temperature: float | None = None) -> Completion:
         """A host-side call (diagnosis) under the same budgets and ledger as sandbox calls.
 
         Raises: BudgetExhausted (recorded as 'budget'); ModelError (recorded as 'error');
         ScriptExhausted from the scripted model.
         """
-        caller = Caller(agent_id, task_id, purpose)
+        caller = Caller(agent_id, task_id, purpose, iteration, step)
         request = ChatRequest(messages, None, tools, None, max_tokens, temperature)
         return self._call(caller, request, self.host_model)
 
@@ -195,7 +218,7 @@ class Gateway:
         if grant is None:
             self._record_unauthenticated()
             return 401, error_body("missing, unknown or revoked token", "invalid_token")
-        caller = Caller(grant.agent_id, grant.task_id, grant.purpose)
+        caller = Caller(grant.agent_id, grant.task_id, grant.purpose, grant.iteration, grant.step)
         try:
             if grant.spent:
                 raise Refusal(402, "budget_exhausted", f"budget exhausted: {grant.spent}", outcome="budget")
@@ -250,7 +273,7 @@ class Gateway:
         max_tokens = min(request.max_tokens or cap, cap)
         temperature = self.config.model.temperature if request.temperature is None else request.temperature
         try:
-            self.budget.check(agent_id=caller.agent_id, task_id=caller.task_id)
+            self.budget.check(agent_id=caller.agent_id, task_id=caller.task_id, iteration=caller.iteration, step=caller.loop_step)
         except BudgetExhausted:
             self._record(caller, model.name, outcome="budget")
             raise
@@ -273,7 +296,7 @@ class Gateway:
         self.ledger.record_llm_call(
             agent_id=caller.agent_id, task_id=caller.task_id, purpose=caller.purpose, model=model,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost_usd,
-            latency=latency, outcome=outcome,
+            latency=latency, outcome=outcome, iteration=caller.iteration, step=caller.loop_step,
         )
 
     def _record_refusal(self, grant: Grant, caller: Caller, outcome: str) -> None:
@@ -289,6 +312,17 @@ class Gateway:
             record = self.unauthenticated <= UNAUTHENTICATED_ROWS
         if record:
             self._record(Caller(None, None, "solve"), self.model.name, outcome="refused")
+
+
+@dataclass(frozen=True)
+class IterationGrants:
+    """`evals.LLMAccess` whose grants record their calls under one loop iteration."""
+
+    gateway: Gateway
+    iteration: int
+
+    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> contextlib.AbstractContextManager[list[Any]]:
+        return self.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose, iteration=self.iteration)
 
 
 def allowed_model_names(*names: str) -> set[str]:

@@ -112,7 +112,7 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     ctx.step(iteration, "self-modify", None)
     child_files, transcript = self_modify(ctx, iteration, parent_id, parent_files, diagnosis)
     # a budget that ran out mid-way leaves a half-made child: make nothing of it
-    ctx.gateway.budget.check(agent_id=parent_id, task_id=f"self-modify/{iteration}")
+    ctx.gateway.budget.check(agent_id=parent_id, task_id=f"self-modify/{iteration}", iteration=iteration, step="self-modify")
     reason = invalid_reason(parent_files, child_files)
     smoke_log = ""
     if reason is None:
@@ -140,7 +140,8 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
 def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
     failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
     completion = ctx.gateway.complete_for_host(
-        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}"
+        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}",
+        iteration=iteration, step="diagnose",
     )
     return parse_diagnosis(completion.content or "")
 
@@ -182,11 +183,13 @@ def meta_agent_dir(ctx: LoopContext, parent_files: Mapping[str, bytes], scratch:
 
 def run_in_sandbox(
     ctx: LoopContext, agent_dir: Path, instruction: str, workspace: Mapping[str, bytes], *,
-    agent_id: str, task_id: str, purpose: str, wall_seconds: float,
+    agent_id: str, task_id: str, purpose: str, wall_seconds: float, iteration: int, step: str,
 ) -> tuple[dict[str, bytes], str]:
+    """Run an agent in a sandbox for a making step; its calls are recorded under `agent_id`
+    (the parent) with the child's `iteration` and `step`."""
     from evals import run_agent
 
-    with ctx.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose) as mounts:
+    with ctx.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose, iteration=iteration, step=step) as mounts:
         run = run_agent(
             ctx.backend, agent_dir, instruction, workspace,
             limits=ctx.limits(wall_seconds), llm_mounts=mounts,
@@ -204,7 +207,7 @@ def self_modify(
         return run_in_sandbox(
             ctx, agent_dir, self_modify_instruction(diagnosis), parent_files,
             agent_id=parent_id, task_id=f"self-modify/{iteration}", purpose="self-modify",
-            wall_seconds=ctx.config.loop.self_modify_timeout,
+            wall_seconds=ctx.config.loop.self_modify_timeout, iteration=iteration, step="self-modify",
         )
 
 
@@ -216,7 +219,7 @@ def smoke_test(ctx: LoopContext, iteration: int, parent_id: str, child_files: Ma
             (agent_dir / path).write_bytes(data)
         files, log = run_in_sandbox(
             ctx, agent_dir, SMOKE_INSTRUCTION, SMOKE_WORKSPACE,
-            agent_id=parent_id, task_id=f"smoke/{iteration}", purpose="solve", wall_seconds=180,
+            agent_id=parent_id, task_id=f"smoke/{iteration}", purpose="solve", wall_seconds=180, iteration=iteration, step="smoke",
         )
     return smoke_passed(files), log
 
@@ -234,7 +237,7 @@ def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: s
         archive.export(child_id, agent_dir)
         report = evaluate(
             agent_dir, ctx.config.eval.suites, plan, ctx.backend,
-            llm=ctx.gateway, archive=archive, agent_id=child_id,
+            llm=ctx.gateway.for_iteration(iteration), archive=archive, agent_id=child_id,
             workers=ctx.config.eval.workers, limits=ctx.limits(ctx.config.eval.task_timeout), progress=False,
         )
     archive.set_score(child_id, report.score)

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from archive.records import best_agent
+
 from dgm.report.ledger import CallPoint
 from dgm.review.gate import latest_verdicts
-
-PURPOSES = ("diagnose", "self-modify", "solve")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class AgentPoint:
     verdict: str | None = None
     """The latest approve/reject verdict, None when never judged."""
     cost: float = 0.0
+    """What the agent cost: its own calls and its making (`archive.queries.child_calls`)."""
 
     @property
     def scored(self) -> bool:
@@ -45,9 +46,8 @@ class ReportData:
         return {a.id: a for a in self.agents}
 
     def best(self) -> AgentPoint | None:
-        """The highest-scoring valid agent; ties go to the earliest (as the archive's best)."""
-        scored = [(a.score, -i, a) for i, a in enumerate(self.agents) if a.scored]
-        return max(scored, key=lambda t: t[:2])[2] if scored else None
+        """The archive's best agent (`archive.best_agent`; `agents` are oldest first)."""
+        return best_agent(self.agents)
 
     def best_path(self) -> list[str]:
         """Ids from the seed to the best agent."""
@@ -101,10 +101,7 @@ def collect(archive: Any, run_name: str = "") -> ReportData:
     from dgm.report.ledger import ledger_calls
 
     calls = ledger_calls(archive)
-    cost: dict[str, float] = {}
-    for call in calls:
-        if call.agent_id:
-            cost[call.agent_id] = cost.get(call.agent_id, 0.0) + call.cost
+    cost = archive.costs()
     verdicts = latest_verdicts(archive.reviews())
     agents = [
         AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0))

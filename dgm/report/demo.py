@@ -92,7 +92,7 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
             "problem_statement": f"Make the agent truncate long tool output and retry (iteration {i}).",
         }
         child = archive.add_child(parent, files, iteration=i, meta=meta)
-        calls += _ledger(archive, child.id, rng)
+        calls += _ledger(archive, parent, child.id, i, rng)
         if rng.random() < 0.3:
             archive.set_status(child.id, "invalid", rng.choice(["empty diff", "agent.py does not compile", "failed the smoke task"]))
             invalid += 1
@@ -124,12 +124,16 @@ def _evaluate(archive: Any, agent_id: str, value: float, rng: random.Random) -> 
     archive.set_status(agent_id, "evaluated")
 
 
-def _ledger(archive: Any, agent_id: str, rng: random.Random) -> int:
-    rows = [("diagnose", 3000, 600, 0.02), ("self-modify", 20000, 3000, 0.12), ("solve", 40000, 5000, 0.2)]
-    for purpose, prompt, completion, usd in rows:
+def _ledger(archive: Any, parent_id: str, child_id: str, iteration: int, rng: random.Random) -> int:
+    """The calls of one iteration as the loop records them: the making under the parent with
+    the child's iteration, the evaluation under the child."""
+    rows = [(parent_id, "diagnose", "diagnose", 3000, 600, 0.02), (parent_id, "self-modify", "self-modify", 20000, 3000, 0.12),
+            (child_id, "solve", "solve", 40000, 5000, 0.2)]
+    for agent_id, purpose, step, prompt, completion, usd in rows:
         archive.record_llm_call(
             agent_id=agent_id, task_id=None, purpose=purpose, model="demo/model", prompt_tokens=prompt,
             completion_tokens=completion, cost_usd=usd * rng.uniform(0.5, 1.5), latency=rng.uniform(1, 20), outcome="ok",
+            iteration=iteration, step=step,
         )
     return len(rows)
 

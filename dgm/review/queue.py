@@ -127,6 +127,6 @@ def load_packet(archive: Any, agent_id: str, rules: FlagRules = FlagRules()) -> 
         diff=diff,
         flags=flag_diff(diff, rules),
         scores=scores,
-        spend=archive.agent_spend(agent.id),
+        spend=archive.child_cost(agent.id),
         reviews=list(archive.reviews(agent.id)),
     )

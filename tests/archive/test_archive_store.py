@@ -17,7 +17,6 @@ from archive import (
     ReadOnlyArchiveError,
     Reader,
     UnknownAgentError,
-    task_key,
 )
 from archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from archive.schema import SCHEMA_VERSION
@@ -87,8 +86,7 @@ def test_identical_trees_share_a_hash_and_reuse_results(family):
     with Archive.open(family.run) as store:
         same = store.add_child("a2", store.read_tree("a2"), iteration=4)
         assert same.tree_hash == store.tree_hash("a2") and same.commit != store.get("a2").commit
-        key = task_key(["HumanEval/1", "HumanEval/0", "HumanEval/0"])
-        assert key == task_key(["HumanEval/0", "HumanEval/1"])
+        key = "n2-0123456789abcdef"  # the archive stores whatever key evals computes
         original = store.start_evaluation("a2", "humaneval", 1, 2, task_key=key)
         assert store.find_evaluation_by_tree(same.tree_hash, "humaneval", key) is None  # not finished yet
         store.finish_evaluation(original, 0.5, 1)
@@ -239,21 +237,35 @@ def test_create_needs_a_run_and_open_creates_nothing(tmp_path):
 
 def test_making_a_child_is_the_childs_cost_not_the_parents(family):
     """The loop records a child's diagnosis, self-modification and smoke calls under the parent
-    (as 'diagnose/N', 'self-modify/N', 'smoke/N': the child does not exist yet); per-agent costs
-    count them for the child of iteration N, and never for the parent."""
+    (the child does not exist yet) with the child's iteration and the step; per-agent costs
+    count them for the child of that iteration, and never for the parent."""
     from archive import Archive
 
     with Archive.open(family.run) as store:
         base = store.costs()
         call = dict(model="m", prompt_tokens=10, completion_tokens=5, latency=0.1, outcome="ok")
-        store.record_llm_call(agent_id=family.seed, task_id="humaneval/HumanEval/0", purpose="solve", cost_usd=1.0, **call)
-        for kind in ("diagnose", "self-modify", "smoke"):  # the making of a3 (iteration 2)
-            store.record_llm_call(agent_id=family.seed, task_id=f"{kind}/2", purpose="self-modify", cost_usd=0.5, **call)
+        store.record_llm_call(agent_id=family.seed, task_id="humaneval/HumanEval/0", purpose="solve", cost_usd=1.0, iteration=0, **call)
+        assert store.making_cost(family.seed, 2).calls == 0
+        for step, purpose in (("diagnose", "diagnose"), ("self-modify", "self-modify"), ("smoke", "solve")):  # the making of a3
+            store.record_llm_call(agent_id=family.seed, task_id=f"label {step}", purpose=purpose, cost_usd=0.5, iteration=2, step=step, **call)
+        store.record_llm_call(agent_id=family.seed, task_id="x", purpose="solve", cost_usd=7.0, iteration=2, **call)  # not a making step
+        assert store.making_cost(family.seed, 2).usd == 1.5 and store.making_cost(family.seed, 1).calls == 0
         costs = store.costs()
         assert costs[family.seed] == base.get(family.seed, 0.0) + 1.0
         assert costs[family.sibling] == base.get(family.sibling, 0.0) + 1.5
         assert costs[family.child] == base[family.child]  # iteration 1: none of these
-        sibling = store.agent_spend(family.sibling)
-        assert sibling.usd == costs[family.sibling] and sibling.calls == 3
+        sibling = store.child_cost(family.sibling)
+        assert sibling.usd == costs[family.sibling] and sibling.calls == 3 and sibling.tokens == 45
+        assert store.child_cost("b7").calls == 0  # no agent, no calls
         by_ls = {s.agent.id: s.cost_usd for s in store.summaries()}
         assert by_ls == costs
+    with Reader.open(family.run) as reader:
+        assert reader.costs() == costs and reader.child_cost(family.sibling) == sibling
+        rows = [(r.agent_id, r.iteration, r.step) for r in reader.llm_calls(agent_id=family.seed)]
+        assert rows == [("a1", 0, "solve"), ("a1", 2, "diagnose"), ("a1", 2, "self-modify"), ("a1", 2, "smoke"), ("a1", 2, "solve")]
+
+
+def test_a_ledger_step_must_be_known(family):
+    with Archive.open(family.run) as store, pytest.raises(ValueError, match="step must be one of"):
+        store.record_llm_call(agent_id="a1", task_id=None, purpose="solve", model="m", prompt_tokens=1, completion_tokens=1,
+                              cost_usd=0.0, latency=0.0, outcome="ok", step="evaluate")

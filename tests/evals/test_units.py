@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evals import EvalError, Stage, StagePlan, TaskFormatError, UnknownSuiteError, get_suite, parse_stage_plan
+from evals import EvalError, Stage, StagePlan, TaskFormatError, UnknownSuiteError, get_suite, parse_stage_plan, task_ids_key
 from evals.custom import CustomSpec, graded_files, load_task
 from evals.evaluate import stage_order, stage_slices
 from evals.grading import GradeJob, verdict_from
@@ -19,6 +19,12 @@ def test_stage_plan_parsing():
     for bad in ("", "x", "10:2", "0"):
         with pytest.raises(EvalError):
             parse_stage_plan(bad)
+
+
+def test_a_task_set_key_ignores_order_and_duplicates():
+    key = task_ids_key(["HumanEval/1", "HumanEval/0", "HumanEval/0"])
+    assert key == task_ids_key(["HumanEval/0", "HumanEval/1"]) and key.startswith("n2-")
+    assert key != task_ids_key(["HumanEval/0", "HumanEval/2"])
 
 
 def test_stages_are_cumulative_slices_of_a_seed_fixed_order():

@@ -62,19 +62,27 @@ def test_dry_run_solves_tasks_by_their_shape_and_never_runs_out():
     assert len(model.calls) > 150
 
 
-def test_budgets_per_run_child_and_task_use_the_real_archive_ledger(archive):
-    def record(agent, task, usd, tokens, purpose="solve"):
+def test_budgets_per_run_child_and_task_use_the_real_archive_ledger(archive, tmp_path):
+    def record(agent, task, usd, tokens, purpose="solve", iteration=None, step=None):
         archive.record_llm_call(agent_id=agent, task_id=task, purpose=purpose, model="m", prompt_tokens=tokens,
-                                completion_tokens=0, cost_usd=usd, latency=0.1, outcome="ok")
+                                completion_tokens=0, cost_usd=usd, latency=0.1, outcome="ok", iteration=iteration, step=step)
 
-    record("p1", "self-modify/3", 0.30, 100, "self-modify")
-    record("p1", "smoke/3", 0.05, 10)
-    budget = Budget(BudgetConfig(usd_per_child=0.4), archive)
-    budget.check(agent_id="p1", task_id="self-modify/3")
-    record("p1", "smoke/3", 0.05, 10)
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "agent.py").write_text("print(1)\n")
+    parent = archive.add_seed(tmp_path / "seed").id
+    record(parent, "self-modify/3", 0.25, 100, "self-modify", 3, "self-modify")
+    record(parent, "smoke/3", 0.125, 10, "solve", 3, "smoke")
+    budget = Budget(BudgetConfig(usd_per_child=0.5), archive)
+    budget.check(agent_id=parent, task_id="self-modify/3", iteration=3, step="self-modify")
+    record(parent, "smoke/3", 0.125, 10, "solve", 3, "smoke")
     with pytest.raises(BudgetExhausted, match="child budget"):
-        budget.check(agent_id="p1", task_id="smoke/3")
-    budget.check(agent_id="p1", task_id="self-modify/4")  # another child of the same parent: its own budget
+        budget.check(agent_id=parent, task_id="smoke/3", iteration=3, step="smoke")
+    budget.check(agent_id=parent, task_id="self-modify/4", iteration=4, step="self-modify")  # another child: its own budget
+    budget.check(agent_id=parent, task_id="humaneval/1", iteration=0, step="solve")  # the parent's own: never its children's making
+    child = archive.add_child(parent, {"agent.py": b"print(2)\n"}, iteration=3).id
+    with pytest.raises(BudgetExhausted, match="child budget"):  # born, the child is charged its making
+        budget.check(agent_id=child, task_id="humaneval/1", iteration=3, step="solve")
+    assert budget.child_spent(child).usd == archive.child_cost(child).usd == 0.5
 
     record("c9", "humaneval/1", 0.2, 1000)
     Budget(BudgetConfig(tokens_per_task=1001), archive).check(agent_id="c9", task_id="humaneval/1")

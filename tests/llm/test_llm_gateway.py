@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dgm.errors import BudgetExhausted
-from dgm.llm import Answer, Gateway, GatewayLimits, Rule, ScriptedModel, ScriptExhausted
+from dgm.llm import Answer, Gateway, GatewayError, GatewayLimits, Rule, ScriptedModel, ScriptExhausted
 from tests.llm.conftest import chat, ledger_rows, make_config, post, socket_of, token_of
 
 
@@ -194,3 +194,40 @@ def test_clients_that_trickle_their_request_cannot_hold_every_slot(archive):
             for sock in squatters:
                 sock.close()
     assert status == 200, body
+
+
+def test_calls_are_recorded_with_their_iteration_and_step(archive):
+    """The loop names the iteration and step of each call and the ledger keeps them as columns:
+    a child's making under its parent with the child's iteration, its evaluation under itself."""
+    model = ScriptedModel(lambda request: "ok", name="scripted:dry-run")
+    with Gateway(model, make_config(), archive) as gateway:
+        gateway.complete_for_host([{"role": "user", "content": "hi"}], "a1", "diagnose", task_id="diagnose/4", iteration=4, step="diagnose")
+        with gateway.grant(agent_id="a1", task_id="smoke/4", purpose="solve", iteration=4, step="smoke") as mounts:
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
+        with gateway.for_iteration(4).grant(agent_id="a5", task_id="humaneval/HumanEval-0", purpose="solve") as mounts:
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
+        with gateway.grant(agent_id=None, task_id="HumanEval-0", purpose="solve") as mounts:  # `dgm eval`: no loop
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
+        with pytest.raises(GatewayError, match="unknown step 'evaluate'"):
+            with gateway.grant(agent_id="a1", task_id="t", purpose="solve", step="evaluate"):
+                pass
+    rows = [(r["agent_id"], r["iteration"], r["step"], r["purpose"]) for r in ledger_rows(archive)]
+    assert rows == [("a1", 4, "diagnose", "diagnose"), ("a1", 4, "smoke", "solve"), ("a5", 4, "solve", "solve"), (None, None, "solve", "solve")]
+
+
+def test_the_making_of_a_child_has_the_child_budget(archive):
+    """A child's budget covers its making, which is recorded under its parent: the parent's
+    making of iteration 4 runs out, its making of iteration 5 (another child) does not."""
+    model = ScriptedModel(lambda request: "x" * 400, name="scripted:dry-run")
+    with Gateway(model, make_config(tokens_per_child=150), archive) as gateway:
+        making = dict(agent_id="a1", purpose="self-modify", step="self-modify")
+        with gateway.grant(task_id="self-modify/4", iteration=4, **making) as mounts:
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200  # 100+ completion tokens
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
+            status, body = post(socket_of(mounts), chat(), token_of(mounts))
+            assert (status, body["error"]["code"]) == (402, "budget_exhausted") and "child budget" in body["error"]["message"]
+        with pytest.raises(BudgetExhausted, match="child budget"):
+            gateway.complete_for_host([{"role": "user", "content": "hi"}], "a1", "diagnose", task_id="diagnose/4", iteration=4, step="diagnose")
+        with gateway.grant(task_id="self-modify/5", iteration=5, **making) as mounts:
+            assert post(socket_of(mounts), chat(), token_of(mounts))[0] == 200
+    assert [(r["iteration"], r["outcome"]) for r in ledger_rows(archive)] == [(4, "ok"), (4, "ok"), (4, "budget"), (4, "budget"), (5, "ok")]
