@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("dgm", "archive", "sandbox", "evals")
+"""The folders; archive/, sandbox/ and evals/ install as dgm.archive, dgm.sandbox, dgm.evals."""
 MAY_IMPORT = {
     "dgm": {"dgm", "archive", "sandbox", "evals"},
     "archive": {"archive"},
@@ -23,8 +24,20 @@ def module_files() -> dict[str, Path]:
             parts = path.relative_to(ROOT).with_suffix("").parts
             if "seeds" in parts:  # seed agents are data (run in sandboxes), not part of the package
                 continue
+            parts = parts if package == "dgm" else ("dgm", *parts)
             modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return modules
+
+
+def package_of(module: str) -> str:
+    """The folder a module lives in: dgm.archive.store -> archive, dgm.loop.run -> dgm."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in PACKAGES[1:] else "dgm"
+
+
+def is_contract(module: str) -> bool:
+    """A package's contract module, which others may import for types (under TYPE_CHECKING)."""
+    return module.rsplit(".", 1)[-1] == "contract"
 
 
 def is_type_checking(node: ast.If) -> bool:
@@ -122,7 +135,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read():
     runtime, _ = graph()
-    assert "archive.verify" in runtime["archive.queries"], "lazy imports inside functions count"
+    assert "dgm.archive.verify" in runtime["dgm.archive.queries"], "lazy imports inside functions count"
     assert "dgm.loop.iteration" in runtime["dgm.loop.daemon"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
@@ -138,8 +151,18 @@ def test_packages_import_only_what_the_architecture_allows():
     runtime, typing_only = graph()
     broken = []
     for module in runtime:
-        top = module.split(".")[0]
-        for target in sorted(runtime[module] | typing_only[module]):
-            if target.split(".")[0] not in MAY_IMPORT[top]:
+        allowed = MAY_IMPORT[package_of(module)]
+        for target in sorted(runtime[module]):
+            if package_of(target) not in allowed:
                 broken.append(f"{module} -> {target}")
+        for target in sorted(typing_only[module]):
+            if package_of(target) not in allowed and not is_contract(target):
+                broken.append(f"{module} -> {target} (for types)")
     assert broken == []
+
+
+def test_the_moved_folders_are_dgm_subpackages():
+    modules = module_files()
+    assert "dgm.archive.store" in modules and "dgm.evals.harness.parent" in modules
+    assert package_of("dgm.archive.store") == "archive" and package_of("dgm.loop.run") == "dgm"
+    assert not any(name.split(".")[0] != "dgm" for name in modules)
