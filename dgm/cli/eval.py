@@ -82,6 +82,8 @@ def main(
     import sandbox
     from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
+    from dgm.llm.local import banner as local_banner
+
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")
     if backend not in ("auto", "docker", "bwrap"):
@@ -91,6 +93,9 @@ def main(
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
     chosen = sandbox.open_backend(backend)
+    note = local_banner(model or "")
+    if note and not json_out:
+        console().print(f"[bold yellow]{note}[/]")
     with model_access(model, api_base or "") as (llm, cache, spend):
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=llm, cache=cache)
@@ -103,5 +108,7 @@ def main(
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
+    if note:
+        out.print(f"[bold yellow]{note}[/]")
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"
               + ("  [reused: identical agent tree already evaluated on these tasks]" if report.reused else ""))

@@ -109,6 +109,9 @@ class Gateway:
         """Raises: GatewayError when no short enough private directory can hold the socket."""
         if self._server is not None:
             return self
+        start_model = getattr(self.model, "start", None)
+        if callable(start_model):  # a model with a server of its own (local): up before any grant
+            start_model()
         parent = self._socket_dir or Path(tempfile.gettempdir())
         if len(str(parent)) > MAX_SOCKET_PATH - 30:
             parent = Path("/tmp")
@@ -127,13 +130,18 @@ class Gateway:
     def stop(self) -> None:
         with self._lock:
             self._grants.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._base is not None:
-            shutil.rmtree(self._base, ignore_errors=True)
-            self._base = None
+        try:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
+            if self._base is not None:
+                shutil.rmtree(self._base, ignore_errors=True)
+                self._base = None
+        finally:
+            close_model = getattr(self.model, "close", None)
+            if callable(close_model):
+                close_model()
 
     def __enter__(self) -> "Gateway":
         return self.start()

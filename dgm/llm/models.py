@@ -113,6 +113,9 @@ class LiteLLMModel:
 
     name: str
     api_base: str = ""
+    api_key: str = ""
+    """Only for servers that need a placeholder key (the local model); hosted providers read
+    theirs from the environment."""
     timeout: float = 120.0
     max_retries: int = 4
     base_delay: float = 1.0
@@ -142,6 +145,8 @@ class LiteLLMModel:
                 kwargs["tool_choice"] = tool_choice
         if self.api_base:
             kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
         if self.mock_response is not None:
             kwargs["mock_response"] = self.mock_response
         if self.mock_tool_calls is not None:
