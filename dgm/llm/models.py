@@ -103,6 +103,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
 
 
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds of a Retry-After header on the provider's answer, when it sent one."""
+    for holder in (exc, exc.__cause__):
+        headers = getattr(getattr(holder, "response", None), "headers", None) or getattr(holder, "litellm_response_headers", None)
+        value = headers.get("retry-after") if headers is not None and hasattr(headers, "get") else None
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except (TypeError, ValueError):
+            continue  # an HTTP date: rare; the backoff applies
+    return None
+
+
 @dataclass
 class LiteLLMModel:
     """Any litellm model string (hosted providers, or Ollama/vLLM through `api_base`).
@@ -156,7 +168,7 @@ class LiteLLMModel:
             response = litellm.completion(**kwargs)
         except Exception as exc:  # litellm maps every provider failure onto its exception classes
             if is_transient(exc):
-                raise TransientModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
+                raise TransientModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}", retry_after(exc)) from exc
             if type(exc).__module__.startswith(("litellm", "openai", "httpx")):
                 raise ModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from dgm.llm.errors import ModelError, TransientModelError
 
@@ -17,14 +17,23 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `fn`, retrying TransientModelError up to `max_retries` times (delays base, 2x base,
-    ... capped at max_delay). Other errors pass through at once.
+    ... or the provider's Retry-After when longer; capped at max_delay). Other errors pass
+    through at once.
 
     Raises: ModelError when the last attempt still failed transiently.
     """
+    backoff = wait_exponential(multiplier=base_delay, max=max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        """The backoff, or longer when the provider said how long to wait (Retry-After)."""
+        failure = state.outcome.exception() if state.outcome else None
+        hint = getattr(failure, "retry_after", None) or 0.0
+        return min(max(backoff(state), hint), max_delay)
+
     retrying = Retrying(
         retry=retry_if_exception_type(TransientModelError),
         stop=stop_after_attempt(max_retries + 1),
-        wait=wait_exponential(multiplier=base_delay, max=max_delay),
+        wait=wait,
         sleep=sleep,
         reraise=False,
     )
