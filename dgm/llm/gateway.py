@@ -112,6 +112,14 @@ class Gateway:
         start_model = getattr(self.model, "start", None)
         if callable(start_model):  # a model with a server of its own (local): up before any grant
             start_model()
+        try:
+            self._listen()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _listen(self) -> None:
         parent = self._socket_dir or Path(tempfile.gettempdir())
         if len(str(parent)) > MAX_SOCKET_PATH - 30:
             parent = Path("/tmp")
@@ -125,7 +133,6 @@ class Gateway:
         os.chmod(path, 0o666)  # the sandbox user must connect; the token, not the mode, is the lock
         self._thread = threading.Thread(target=self._server.serve_forever, name="dgm-llm-gateway", daemon=True)
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         with self._lock:

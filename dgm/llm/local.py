@@ -14,9 +14,7 @@ tool calls (the seed agent's text mode covers that). Scores near zero are expect
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -85,14 +83,6 @@ def check_local_model() -> None:
     find_weights()
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: the kernel kills the server when dgm dies, even by kill -9."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the closed stdin pipe still stops the server
-
-
 @dataclass
 class LocalServer:
     """The llama.cpp server process; `url` is its OpenAI base URL ('http://127.0.0.1:PORT/v1')."""
@@ -131,7 +121,7 @@ def start_server(weights: Path | None = None, *, threads: int = 1, ctx: int = CO
     process = subprocess.Popen(
         [sys.executable, "-m", "dgm.llm.local_server", str(weights), "--threads", str(threads), "--ctx", str(ctx)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent, start_new_session=True, text=True,
+        start_new_session=True, text=True,  # its own session: a terminal's Ctrl-C is dgm's to handle
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]  # the server prints its address once loaded
@@ -162,8 +152,8 @@ def _wait_healthy(server: LocalServer, base: str, seconds: float) -> None:
 
 @contextlib.contextmanager
 def local_server(weights: Path | None = None, *, threads: int = 1) -> Iterator[LocalServer]:
-    """A running server for the duration of the block; stopped on any exit (errors and signals
-    that unwind; a hard exit or kill -9 of dgm is covered by the child's parent-death signal)."""
+    """A running server for the duration of the block; stopped on any exit. A hard exit or a
+    kill -9 of dgm closes the server's stdin pipe, and the server then exits by itself."""
     server = start_server(weights, threads=threads)
     try:
         yield server

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -76,6 +79,7 @@ def test_the_seed_agent_runs_on_the_real_model_in_text_mode(shared_server, archi
     assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows) == summary["tokens"]
 
 
+@pytest.mark.docker
 def test_two_humaneval_tasks_end_to_end_on_the_real_model(shared_server, archive, tmp_path):
     """The machinery, not a score: two tasks run in sandboxes, every call is on the ledger,
     each task has its transcript and a grader's verdict."""
@@ -138,6 +142,43 @@ def test_an_unparseable_diagnosis_is_a_recorded_no_child(shared_server, tmp_path
     assert len(events) == 1 and "problem_statement" in events[0].message
     [row] = ledger_rows(store)
     assert row["purpose"] == "diagnose" and row["outcome"] == "ok" and row["completion_tokens"] > 0
+
+
+def gone(pid: int, seconds: float = 15.0) -> bool:
+    """The process ended (a zombie awaiting its reaper counts as ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_gateway_starts_the_server_for_the_run_and_stops_it(archive):
+    model = LocalModel()
+    with Gateway(model, local_config(), archive):
+        server = model.server
+        assert server is not None and server.alive() and server.url.startswith("http://127.0.0.1:")
+    assert model.server is None and gone(server.pid)
+
+
+def test_the_server_dies_with_dgm_even_on_kill_9():
+    owner = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom dgm.llm.local import start_server\n"
+        "s = start_server()\nprint(s.pid, flush=True)\ntime.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(owner.stdout.readline())
+        assert not gone(pid, 0.5)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        assert gone(pid), "the server outlived the process that started it"
+    finally:
+        owner.kill()
+        owner.wait()
 
 
 def _no_cache(tmp_path: Path):
