@@ -4,7 +4,9 @@ each answer takes seconds on one thread); the kill test starts its own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -199,3 +201,67 @@ def test_dgm_eval_on_local_says_what_the_model_is_and_grades_both_tasks(tmp_path
     assert "Traceback" not in output
     assert " ".join(output.split()).count("real but tiny model") == 2, "the banner opens and closes the evaluation"
     assert output.count("humaneval/HumanEval-") == 2 and "score:" in output and "reused" not in output
+
+
+@pytest.mark.docker
+def test_a_run_survives_its_local_server_being_killed(tmp_path):
+    """dgm run on local; the llama.cpp server is killed once the first call is on the ledger:
+    calls are retried, then recorded as errors; the run ends its iteration and exits 0."""
+    import sqlite3
+
+    from tests.loop.conftest import CANARY
+
+    config = tmp_path / "killed.toml"
+    config.write_text("""name = "killed"
+[model]
+name = "local"
+max_retries = 2
+timeout = 60.0
+[loop]
+children_in_flight = 1
+max_iterations = 1
+self_modify_timeout = 30.0
+[eval]
+suites = ["humaneval"]
+stages = [{ tasks = 1 }]
+workers = 1
+task_timeout = 30.0
+""", encoding="utf-8")
+    run_dir = tmp_path / "killed"
+    env = {**os.environ, "OPENAI_API_KEY": CANARY}
+    subprocess.run([sys.executable, "-m", "dgm.cli", "init", str(run_dir), "--config", str(config)], check=True, env=env,
+                   capture_output=True)
+    daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(run_dir)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        server_pid = None
+        while time.monotonic() < deadline and server_pid is None:
+            time.sleep(0.5)
+            with contextlib.suppress(sqlite3.Error):
+                with sqlite3.connect(run_dir / "archive.db") as db:
+                    if db.execute("SELECT COUNT(*) FROM llm_calls WHERE outcome = 'ok'").fetchone()[0]:
+                        server_pid = _child_server(daemon.pid)
+        assert server_pid, "the run never made a call on its local server"
+        os.kill(server_pid, signal.SIGKILL)
+        output, _ = daemon.communicate(timeout=400)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, output
+    assert "Traceback" not in output, output
+    with sqlite3.connect(run_dir / "archive.db") as db:
+        outcomes = [row[0] for row in db.execute("SELECT outcome FROM llm_calls ORDER BY id")]
+        events = [row[0] for row in db.execute("SELECT kind FROM events")]
+    assert outcomes[0] == "ok" and outcomes[-1] == "error", outcomes
+    assert "diagnosis-failed" in events, events
+
+
+def _child_server(pid: int) -> int | None:
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            if fields.get("PPid", "").strip() == str(pid):
+                cmdline = (status.parent / "cmdline").read_bytes()
+                if b"dgm.llm.local_server" in cmdline:
+                    return int(status.parent.name)
+    return None
