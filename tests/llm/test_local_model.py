@@ -194,13 +194,13 @@ def test_dgm_eval_on_local_says_what_the_model_is_and_grades_both_tasks(tmp_path
     """The CLI path a user takes: dgm starts and stops the server itself (about 3 minutes)."""
     from tests.loop.conftest import dgm
 
-    result = dgm("eval", str(SEED_DIR), "--suite", "humaneval", "--model", "local", "--limit", "2", "--seed", "5",
+    result = dgm("eval", str(SEED_DIR), "--suite", "humaneval", "--model", "local", "--limit", "2", "--seed", "5", "--backend", "docker",
                  timeout=900, env={"DGM_CACHE_DIR": str(tmp_path / "cache")})  # no reuse of earlier results
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Traceback" not in output
     assert " ".join(output.split()).count("real but tiny model") == 2, "the banner opens and closes the evaluation"
-    assert output.count("humaneval/HumanEval-") == 2 and "score:" in output and "reused" not in output
+    assert output.count("humaneval/HumanEval-") == 2 and "score:" in output and "(reused)" not in output
 
 
 @pytest.mark.docker
