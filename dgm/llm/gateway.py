@@ -30,6 +30,7 @@ from dgm.llm.budget import Budget
 from dgm.llm.errors import GatewayError, ModelError, ScriptExhausted
 from dgm.llm.ledger import PURPOSES, Ledger
 from dgm.llm.models import Completion, Model
+from dgm.llm.retry import reporting_retries
 from dgm.llm.server import UnixHTTPServer
 from dgm.llm.wire import ChatRequest, Refusal, completion_body, error_body, parse_request
 
@@ -196,7 +197,8 @@ class Gateway:
                           max_tokens: int | None = None, temperature: float | None = None) -> Completion:
         """A host-side call (diagnosis) under the same budgets and ledger as sandbox calls.
 
-        Raises: BudgetExhausted (recorded as 'budget'); ModelError (recorded as 'error');
+        Raises: BudgetExhausted (recorded as 'budget'); ModelError (recorded as 'error', as is
+        each failed attempt that was retried);
         ScriptExhausted from the scripted model.
         """
         caller = Caller(agent_id, task_id, purpose)
@@ -269,13 +271,21 @@ class Gateway:
         except BudgetExhausted:
             self._record(caller, model.name, outcome="budget")
             raise
-        started = time.monotonic()
+        started = attempt = time.monotonic()
+
+        def failed_attempt(failure: BaseException) -> None:  # each retried failure is a ledger row too
+            nonlocal attempt
+            now = time.monotonic()
+            self._record(caller, model.name, outcome="error", latency=now - attempt)
+            attempt = now
+
         try:
-            completion = model.complete(request.messages, tools=request.tools, tool_choice=request.tool_choice,
-                                        max_tokens=max_tokens, temperature=temperature)
+            with reporting_retries(failed_attempt):
+                completion = model.complete(request.messages, tools=request.tools, tool_choice=request.tool_choice,
+                                            max_tokens=max_tokens, temperature=temperature)
         except (ModelError, ScriptExhausted) as exc:
             log.warning("model call failed for %s/%s: %s", caller.agent_id, caller.task_id, exc)
-            self._record(caller, model.name, outcome="error", latency=time.monotonic() - started)
+            self._record(caller, model.name, outcome="error", latency=time.monotonic() - attempt)
             raise
         latency = completion.latency or (time.monotonic() - started)
         completion = replace(completion, latency=latency)

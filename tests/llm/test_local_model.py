@@ -116,7 +116,7 @@ def test_a_killed_server_gives_retries_then_a_recorded_failure(archive):
     finally:
         server.stop()
     assert ok.completion_tokens > 0
-    assert [r["outcome"] for r in ledger_rows(archive)] == ["ok", "error"]
+    assert [r["outcome"] for r in ledger_rows(archive)] == ["ok", "error", "error", "error"], "each attempt is a row"
 
 
 def test_an_unparseable_diagnosis_is_a_recorded_no_child(shared_server, tmp_path):

@@ -14,6 +14,10 @@ from tests.loop.conftest import dgm
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
+FAILING = {"rate_limit", "server_error", "unavailable", "hang", "drop", "invalid_json", "empty_choices"}
+"""What the model layer cannot use; the rest (broken tool calls, a huge answer) are answers
+that reach the agent, which copes with them."""
+
 
 def fault_config(path, base_url: str):
     path.write_text(f"""name = "{path.stem}"
@@ -56,6 +60,7 @@ def test_a_run_against_a_faulty_model_finishes_cleanly_with_every_failure_on_the
     faults = [kind for kind in served if kind != "valid"]
     assert set(faults) == set(FAULTS), f"the run met too few kinds of fault: {served}"
     assert diagnoses >= 2, "both iterations asked for a diagnosis"
-    assert "error" in outcomes and "ok" in outcomes, outcomes
-    assert set(outcomes) <= {"ok", "error", "refused", "budget"}
-    assert len(outcomes) >= len(served) // 3, "every call the gateway made is on the ledger"
+    failing = [kind for kind in served if kind in FAILING]
+    assert outcomes.count("error") == len(failing), f"each failed call is an 'error' row: {served} vs {outcomes}"
+    assert outcomes.count("ok") == len(served) - len(failing), "each usable answer is an 'ok' row"
+    assert set(outcomes) == {"ok", "error"}
