@@ -33,7 +33,8 @@ def tokens_per_second() -> tuple[float, float, float]:
             body = json.dumps({"messages": [{"role": "user", "content": text}], "max_tokens": 128,
                                "temperature": 0}).encode()
             request = urllib.request.Request(server.url + "/chat/completions", data=body,
-                                             headers={"Content-Type": "application/json"})
+                                             headers={"Content-Type": "application/json",
+                                                      "Authorization": f"Bearer {server.key}"})
             with urllib.request.urlopen(request, timeout=300) as response:
                 timings = json.load(response)["timings"]
             predicted += timings["predicted_n"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from dgm.errors import ConfigError
+from dgm.llm.local_server import KEY_ENV
 from dgm.llm.models import Completion, LiteLLMModel
 
 LOCAL = "local"
@@ -85,10 +88,12 @@ def check_local_model() -> None:
 
 @dataclass
 class LocalServer:
-    """The llama.cpp server process; `url` is its OpenAI base URL ('http://127.0.0.1:PORT/v1')."""
+    """The llama.cpp server process; `url` is its OpenAI base URL ('http://127.0.0.1:PORT/v1'),
+    `key` the bearer key it requires (fresh for each server)."""
 
     process: subprocess.Popen
     url: str
+    key: str
 
     @property
     def pid(self) -> int:
@@ -118,17 +123,19 @@ def start_server(weights: Path | None = None, *, threads: int = 1, ctx: int = CO
     if weights is None:
         check_local_model()
     weights = weights or find_weights()
+    key = secrets.token_urlsafe(24)
     process = subprocess.Popen(
         [sys.executable, "-m", "dgm.llm.local_server", str(weights), "--threads", str(threads), "--ctx", str(ctx)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         start_new_session=True, text=True,  # its own session: a terminal's Ctrl-C is dgm's to handle
+        env={**os.environ, KEY_ENV: key},
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]  # the server prints its address once loaded
         if not line:
             raise LocalModelError(f"the local model's server exited while loading {weights.name} (code {process.wait()})")
         base = str(json.loads(line)["url"])
-        server = LocalServer(process, base + "/v1")
+        server = LocalServer(process, base + "/v1", key)
         _wait_healthy(server, base, ready_seconds)
         return server
     except BaseException:
@@ -180,7 +187,7 @@ class LocalModel:
         if self.server is None:
             self.server, self._owned = start_server(threads=self.threads), True
         if self._inner is None:
-            self._inner = LiteLLMModel("openai/" + SERVED_NAME, api_base=self.server.url, api_key="local",
+            self._inner = LiteLLMModel("openai/" + SERVED_NAME, api_base=self.server.url, api_key=self.server.key,
                                        timeout=self.timeout, max_retries=self.max_retries)
         return self
 

@@ -2,8 +2,8 @@
 
     python -m dgm.llm.local_server WEIGHTS --threads 1 --ctx 8192
 
-It loads the weights with xllamacpp's embedded server on 127.0.0.1 (a free port chosen by the
-kernel), prints one JSON line {"url": ...} when it answers, and serves until its stdin closes
+It loads the weights with xllamacpp's embedded server on 127.0.0.1 (a free port), requiring
+the bearer key given in $DGM_LOCAL_SERVER_KEY when set, prints one JSON line {"url": ...} when it answers, and serves until its stdin closes
 or it gets a signal. It runs in its own process so that dgm can stop it, or a test can kill
 it, without touching the run, and so that llama.cpp's threads never share dgm's.
 """
@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import sys
+
+
+KEY_ENV = "DGM_LOCAL_SERVER_KEY"
 
 
 def free_port() -> int:
@@ -42,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     params.hostnames = ["127.0.0.1"]
     params.port = args.port or free_port()
     params.sampling.seed = 1234
+    key = os.environ.pop(KEY_ENV, "")
+    if key:  # other local users must not borrow the run's model; /health stays open
+        params.api_keys = [key]
     server = xlc.Server(params)
     print(json.dumps({"url": str(server.listening_address).rstrip("/")}), flush=True)
     try:

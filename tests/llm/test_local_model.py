@@ -39,9 +39,21 @@ def local_config(**budget):
 
 def raw_chat(server: LocalServer, messages: list[dict], max_tokens: int) -> dict:
     body = json.dumps({"messages": messages, "max_tokens": max_tokens, "temperature": 0}).encode()
-    request = urllib.request.Request(server.url + "/chat/completions", data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server.key}"}
+    request = urllib.request.Request(server.url + "/chat/completions", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.load(response)
+
+
+def test_the_server_wants_its_key(shared_server):
+    import urllib.error
+
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}).encode()
+    request = urllib.request.Request(shared_server.url + "/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 401
 
 
 def test_weights_are_found_in_the_installed_distribution():
