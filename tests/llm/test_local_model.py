@@ -97,8 +97,8 @@ def test_the_seed_agent_runs_on_the_real_model_in_text_mode(shared_server, archi
 def test_two_humaneval_tasks_end_to_end_on_the_real_model(shared_server, archive, tmp_path):
     """The machinery, not a score: two tasks run in sandboxes, every call is on the ledger,
     each task has its transcript and a grader's verdict."""
-    import sandbox
-    from evals import Stage, StagePlan, evaluate
+    from dgm import sandbox
+    from dgm.evals import Stage, StagePlan, evaluate
 
     backend = sandbox.open_backend("docker")
     limits = sandbox.Limits(wall_seconds=90, exec_timeout=45)
@@ -134,7 +134,7 @@ def test_a_killed_server_gives_retries_then_a_recorded_failure(archive):
 def test_an_unparseable_diagnosis_is_a_recorded_no_child(shared_server, tmp_path):
     """The tiny model cannot write the diagnosis JSON: the iteration ends as 'no child' with
     the reason, recorded as an event; nothing crashes and nothing is committed."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.iteration import LoopContext, make_child
 
@@ -196,7 +196,7 @@ def test_the_server_dies_with_dgm_even_on_kill_9():
 
 
 def _no_cache(tmp_path: Path):
-    from evals.reuse import DiskCache
+    from dgm.evals.reuse import DiskCache
 
     return DiskCache(tmp_path / "cache")
 
