@@ -10,7 +10,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -30,7 +30,7 @@ bench: setup system
 	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done'
 
 lock:
-	uv pip compile -q pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile -q pyproject.toml --extra dev --extra local --override lock-overrides.txt --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -55,6 +55,7 @@ def main(
     from dgm.evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
     from dgm.loop.run import open_eval_model
+    from dgm.llm.local import banner as local_banner
 
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")
@@ -65,6 +66,9 @@ def main(
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
     chosen = sandbox.open_backend(backend)
+    note = local_banner(model or "")
+    if note and not json_out:
+        console().print(f"[bold yellow]{note}[/]")
     with open_eval_model(model, api_base or "") as access:
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=access.gateway, cache=access.cache)
@@ -77,5 +81,7 @@ def main(
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
+    if note:
+        out.print(f"[bold yellow]{note}[/]")
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"
               + ("  [reused: identical agent tree already evaluated on these tasks]" if report.reused else ""))

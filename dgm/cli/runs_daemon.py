@@ -9,6 +9,7 @@ import typer
 
 from dgm.cli.common import RunOption, console, resolve_run
 from dgm.config import load_config
+from dgm.llm.local import banner as local_banner
 
 app = typer.Typer(add_completion=False, help="Run or resume the evolution daemon until a stop condition.")
 
@@ -42,8 +43,9 @@ def run(
         max_seconds=(max_hours or config.loop.max_wall_hours) * 3600,
     )
     with open_run(run_dir, config) as ctx:
-        if config.model.is_dry_run:
-            out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+        banner = local_banner(config.model.name) or (DRY_RUN_BANNER if config.model.is_dry_run else "")
+        if banner:
+            out.print(f"[bold yellow]{banner}[/]")
         if os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
             fixed = config.model.name or "none: a dry run"
             out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
@@ -64,8 +66,8 @@ def run(
     out.print(render_snapshot(snap))
     reason = daemon.state.stopping.split(":")[0] if daemon.state.stopping.startswith("draining") else daemon.state.stopping
     out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
-    if config.model.is_dry_run:
-        out.print(f"[bold yellow]{DRY_RUN_BANNER}[/]")
+    if banner:
+        out.print(f"[bold yellow]{banner}[/]")
 
 
 def run_with_display(daemon, render, out) -> None:

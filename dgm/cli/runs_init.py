@@ -82,3 +82,7 @@ def init(
     out.print(f"created run [bold]{config.name}[/] at {target}")
     if config.model.is_dry_run:
         out.print("no model configured: 'dgm run' will be a DRY RUN on the scripted model (see README: Models)")
+    from dgm.llm.local import banner
+
+    if banner(config.model.name):
+        out.print(f"[bold yellow]{banner(config.model.name)}[/]")

@@ -24,6 +24,11 @@ class ModelError(LLMError):
 class TransientModelError(ModelError):
     """Rate limit, timeout, connection or 5xx error: worth retrying with backoff."""
 
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (its Retry-After header), if it said."""
+
 
 class ScriptExhausted(LLMError):
     """The scripted model was asked more than its script answers."""

@@ -32,6 +32,7 @@ from dgm.llm.budget import Budget
 from dgm.llm.errors import GatewayError, ModelError, ScriptExhausted
 from dgm.llm.ledger import Ledger
 from dgm.llm.models import Completion, Model
+from dgm.llm.retry import reporting_retries
 from dgm.llm.server import UnixHTTPServer
 from dgm.llm.wire import ChatRequest, Refusal, completion_body, error_body, parse_request
 
@@ -122,6 +123,17 @@ class Gateway:
         """Raises: GatewayError when no short enough private directory can hold the socket."""
         if self._server is not None:
             return self
+        start_model = getattr(self.model, "start", None)
+        if callable(start_model):  # a model with a server of its own (local): up before any grant
+            start_model()
+        try:
+            self._listen()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _listen(self) -> None:
         parent = self._socket_dir or Path(tempfile.gettempdir())
         if len(str(parent)) > MAX_SOCKET_PATH - 30:
             parent = Path("/tmp")
@@ -135,18 +147,22 @@ class Gateway:
         os.chmod(path, 0o666)  # the sandbox user must connect; the token, not the mode, is the lock
         self._thread = threading.Thread(target=self._server.serve_forever, name="dgm-llm-gateway", daemon=True)
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         with self._lock:
             self._grants.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._base is not None:
-            shutil.rmtree(self._base, ignore_errors=True)
-            self._base = None
+        try:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
+            if self._base is not None:
+                shutil.rmtree(self._base, ignore_errors=True)
+                self._base = None
+        finally:
+            close_model = getattr(self.model, "close", None)
+            if callable(close_model):
+                close_model()
 
     def __enter__(self) -> "Gateway":
         return self.start()
@@ -204,7 +220,8 @@ class Gateway:
                           temperature: float | None = None) -> Completion:
         """A host-side call (diagnosis) under the same budgets and ledger as sandbox calls.
 
-        Raises: BudgetExhausted (recorded as 'budget'); ModelError (recorded as 'error');
+        Raises: BudgetExhausted (recorded as 'budget'); ModelError (recorded as 'error', as is
+        each failed attempt that was retried);
         ScriptExhausted from the scripted model.
         """
         caller = Caller(agent_id, task_id, purpose, iteration, step)
@@ -277,13 +294,21 @@ class Gateway:
         except BudgetExhausted:
             self._record(caller, model.name, outcome="budget")
             raise
-        started = time.monotonic()
+        started = attempt = time.monotonic()
+
+        def failed_attempt(failure: BaseException) -> None:  # each retried failure is a ledger row too
+            nonlocal attempt
+            now = time.monotonic()
+            self._record(caller, model.name, outcome="error", latency=now - attempt)
+            attempt = now
+
         try:
-            completion = model.complete(request.messages, tools=request.tools, tool_choice=request.tool_choice,
-                                        max_tokens=max_tokens, temperature=temperature)
+            with reporting_retries(failed_attempt):
+                completion = model.complete(request.messages, tools=request.tools, tool_choice=request.tool_choice,
+                                            max_tokens=max_tokens, temperature=temperature)
         except (ModelError, ScriptExhausted) as exc:
             log.warning("model call failed for %s/%s: %s", caller.agent_id, caller.task_id, exc)
-            self._record(caller, model.name, outcome="error", latency=time.monotonic() - started)
+            self._record(caller, model.name, outcome="error", latency=time.monotonic() - attempt)
             raise
         latency = completion.latency or (time.monotonic() - started)
         completion = replace(completion, latency=latency)

@@ -103,6 +103,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
 
 
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds of a Retry-After header on the provider's answer, when it sent one."""
+    for holder in (exc, exc.__cause__):
+        headers = getattr(getattr(holder, "response", None), "headers", None) or getattr(holder, "litellm_response_headers", None)
+        value = headers.get("retry-after") if headers is not None and hasattr(headers, "get") else None
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except (TypeError, ValueError):
+            continue  # an HTTP date: rare; the backoff applies
+    return None
+
+
 @dataclass
 class LiteLLMModel:
     """Any litellm model string (hosted providers, or Ollama/vLLM through `api_base`).
@@ -113,6 +125,9 @@ class LiteLLMModel:
 
     name: str
     api_base: str = ""
+    api_key: str = ""
+    """Only for servers that need a placeholder key (the local model); hosted providers read
+    theirs from the environment."""
     timeout: float = 120.0
     max_retries: int = 4
     base_delay: float = 1.0
@@ -142,6 +157,8 @@ class LiteLLMModel:
                 kwargs["tool_choice"] = tool_choice
         if self.api_base:
             kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
         if self.mock_response is not None:
             kwargs["mock_response"] = self.mock_response
         if self.mock_tool_calls is not None:
@@ -151,7 +168,7 @@ class LiteLLMModel:
             response = litellm.completion(**kwargs)
         except Exception as exc:  # litellm maps every provider failure onto its exception classes
             if is_transient(exc):
-                raise TransientModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
+                raise TransientModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}", retry_after(exc)) from exc
             if type(exc).__module__.startswith(("litellm", "openai", "httpx")):
                 raise ModelError(f"{self.name}: {type(exc).__name__}: {_short(exc)}") from exc
             raise

@@ -1,15 +1,42 @@
-"""Retries with exponential backoff, for transient model errors only."""
+"""Retries with exponential backoff, for transient model errors only.
+
+Whoever needs to see each failed attempt (the gateway, which puts every failed call on the
+ledger) wraps the call in `reporting_retries(callback)`: the callback gets each failure that
+is about to be retried, whichever model retries inside.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Callable, TypeVar
+from contextvars import ContextVar
+from typing import Callable, Iterator, TypeVar
 
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from dgm.llm.errors import ModelError, TransientModelError
 
 T = TypeVar("T")
+
+_on_retry: ContextVar[Callable[[BaseException], None] | None] = ContextVar("dgm_on_retry", default=None)
+
+
+@contextlib.contextmanager
+def reporting_retries(callback: Callable[[BaseException], None]) -> Iterator[None]:
+    """Within the block (same thread), `callback(failure)` runs for each attempt that failed
+    and will be retried."""
+    token = _on_retry.set(callback)
+    try:
+        yield
+    finally:
+        _on_retry.reset(token)
+
+
+def _report(state: RetryCallState) -> None:
+    callback = _on_retry.get()
+    failure = state.outcome.exception() if state.outcome else None
+    if callback is not None and failure is not None:
+        callback(failure)
 
 
 def with_retries(
@@ -17,14 +44,24 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `fn`, retrying TransientModelError up to `max_retries` times (delays base, 2x base,
-    ... capped at max_delay). Other errors pass through at once.
+    ... or the provider's Retry-After when longer; capped at max_delay). Other errors pass
+    through at once.
 
     Raises: ModelError when the last attempt still failed transiently.
     """
+    backoff = wait_exponential(multiplier=base_delay, max=max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        """The backoff, or longer when the provider said how long to wait (Retry-After)."""
+        failure = state.outcome.exception() if state.outcome else None
+        hint = getattr(failure, "retry_after", None) or 0.0
+        return min(max(backoff(state), hint), max_delay)
+
     retrying = Retrying(
         retry=retry_if_exception_type(TransientModelError),
         stop=stop_after_attempt(max_retries + 1),
-        wait=wait_exponential(multiplier=base_delay, max=max_delay),
+        wait=wait,
+        before_sleep=_report,
         sleep=sleep,
         reraise=False,
     )

@@ -7,7 +7,8 @@ from dgm.config import RunConfig
 
 
 def check_before_start(config: RunConfig) -> None:
-    """What would otherwise fail only after money was spent: unknown suites, missing keys.
+    """What would otherwise fail only after money was spent: unknown suites, missing keys, the
+    local model's packages.
 
     Raises: ConfigError, UnknownSuiteError.
     """
@@ -15,10 +16,13 @@ def check_before_start(config: RunConfig) -> None:
 
     from dgm.errors import ConfigError
     from dgm.llm import missing_credentials
+    from dgm.llm.local import check_local_model, is_local
 
     for suite in config.eval.suites:
         get_suite(suite)
-    if not config.model.is_dry_run:
+    if is_local(config.model.name):
+        check_local_model()
+    elif not config.model.is_dry_run:
         missing = missing_credentials(config.model.name, config.model.api_base)
         if missing:
             raise ConfigError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -111,3 +112,40 @@ def test_make_model_chooses_scripted_or_litellm():
     assert isinstance(real, LiteLLMModel) and real.api_base == "http://localhost:11434" and real.max_retries == 2
     with pytest.raises(ConfigError, match="unknown scripted scenario"):
         make_model(ModelConfig(name="scripted:nope"))
+
+
+def test_each_fault_of_an_openai_compatible_server_is_a_model_error_or_a_usable_answer():
+    """litellm against the real fault server, one fault at a time, no retries: what reaches the
+    gateway is a ModelError (transient where a retry may help) or a well-formed message."""
+    from dgm.llm import TransientModelError
+    from tests.llm.fault_server import FAULTS, FaultServer
+
+    transient = {"rate_limit", "server_error", "unavailable", "hang", "drop", "invalid_json"}
+    tools = [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object", "properties": {}}}}]
+    with FaultServer(hang_seconds=3.0) as server:
+        model = LiteLLMModel("openai/fault", api_base=server.base_url, api_key="x", timeout=1.0, max_retries=0)
+        for kind in FAULTS:
+            server.deck = [kind]
+            try:
+                completion = model.complete([{"role": "user", "content": "hi"}], tools=tools)
+            except ModelError as exc:
+                assert kind not in ("bad_arguments", "unknown_tool", "huge"), (kind, exc)
+                assert isinstance(exc.__cause__, TransientModelError) == (kind in transient), (kind, exc)
+                continue
+            assert kind in ("bad_arguments", "unknown_tool", "huge"), kind
+            assert completion.tool_calls or len(completion.content or "") > 1_000_000
+
+
+def test_a_rate_limit_waits_as_long_as_retry_after_says():
+    from tests.llm.fault_server import FaultServer
+
+    with FaultServer() as server:
+        model = LiteLLMModel("openai/fault", api_base=server.base_url, api_key="x", timeout=5, max_retries=2, base_delay=0.01)
+        server.deck = ["valid"]
+        model.complete([{"role": "user", "content": "warm up"}])  # litellm's first import is slow
+        server.deck = ["valid", "rate_limit"]  # dealt from the end
+        started = time.monotonic()
+        completion = model.complete([{"role": "user", "content": "hi"}])
+        waited = time.monotonic() - started
+    assert server.served == ["valid", "rate_limit", "valid"] and completion.content
+    assert waited >= 0.95, "the server's Retry-After: 1 was not honoured (the backoff alone is 0.01 s)"

@@ -15,8 +15,8 @@ import sys
 import time
 
 from llm_client import ContextTooLongError, FatalLLMError, GatewayClient, LLMError
-from prompts import CONTEXT_NOTE, FIRST_MESSAGE, NO_TOOL_NUDGE, SYSTEM_PROMPT
-from tools import TOOLS, Toolbox, clip
+from prompts import CONTEXT_NOTE, FIRST_MESSAGE, NO_TOOL_NUDGE, OUTPUT_PREFIX, SYSTEM_PROMPT
+from tools import TOOLS, Toolbox, clip, shell_blocks
 
 MAX_STEPS = int(os.environ.get("DGM_AGENT_MAX_STEPS", "60"))
 MAX_TOTAL_TOKENS = int(os.environ.get("DGM_AGENT_MAX_TOKENS", "1500000"))
@@ -26,6 +26,9 @@ CONTEXT_CHARS = 360_000
 """About 90k tokens: beyond it, the oldest tool outputs are shortened."""
 KEEP_RECENT = 8
 MAX_NUDGES = 3
+ANSWER_CHARS = 40_000
+"""An answer longer than this is clipped before it joins the conversation (a runaway model
+must not make every later request too large for the gateway)."""
 LOG_CHARS = 2_000
 TRANSCRIPT = os.environ.get("DGM_AGENT_TRANSCRIPT", "/tmp/agent-transcript.jsonl")
 
@@ -42,10 +45,16 @@ def record(entry):
         pass  # the transcript is a convenience; stderr already has the essentials
 
 
+def is_output(message):
+    """A tool result, or a command's output in text mode."""
+    return message.get("role") == "tool" or (
+        message.get("role") == "user" and str(message.get("content") or "").startswith(OUTPUT_PREFIX))
+
+
 def shorten_history(messages, limit=CONTEXT_CHARS, keep=KEEP_RECENT):
     """Shorten the oldest tool outputs until the conversation fits in `limit` characters."""
     size = sum(len(json.dumps(m)) for m in messages)
-    tool_indexes = [i for i, m in enumerate(messages) if m.get("role") == "tool"][:-keep or None]
+    tool_indexes = [i for i, m in enumerate(messages) if is_output(m)][:-keep or None]
     for i in tool_indexes:
         if size <= limit:
             break
@@ -83,6 +92,18 @@ class Agent:
             if message.get("content"):
                 log(f"=== step {step}: assistant ===\n{clip(message['content'], LOG_CHARS)}")
             calls = message.get("tool_calls") or []
+            blocks = [] if calls else shell_blocks(message.get("content") or "")
+            if len(blocks) == 1:  # text mode: a model that answers in prose with one shell block
+                nudges = 0
+                command = blocks[0]
+                log(f"=== step {step}: shell block ===\n{clip(command, LOG_CHARS)}")
+                if command.strip() == "finish":
+                    return True, "Finished: the model said finish", step
+                output, _ = self.toolbox.tool_bash(command)
+                log(f"--- result ---\n{clip(output, LOG_CHARS)}")
+                messages.append({"role": "user", "content": OUTPUT_PREFIX + output})
+                record({"step": step, "tool": "shell block", "result": output})
+                continue
             if not calls:
                 nudges += 1
                 if nudges > MAX_NUDGES:
@@ -119,7 +140,7 @@ class Agent:
                     raise
                 continue
             self.tokens += int(usage.get("total_tokens") or 0)
-            clean = {"role": "assistant", "content": message.get("content") or ""}
+            clean = {"role": "assistant", "content": clip(str(message.get("content") or ""), ANSWER_CHARS)}
             if message.get("tool_calls"):
                 clean["tool_calls"] = message["tool_calls"]
                 clean["content"] = clean["content"] or None  # some providers reject empty text blocks

@@ -35,6 +35,10 @@ Tool tips: `view` shows line numbers that are not part of the file. `edit` needs
 the file exactly, including indentation; copy it from `view` without the line numbers. Prefer \
 `edit` for small changes and `write` for new files or full rewrites. Commands time out; avoid \
 interactive programs and long-running servers. You may call several tools in one turn.
+
+Without tools: if you cannot call tools, answer with exactly one fenced ```bash block per turn; \
+it runs in the workspace and you get its output. Write files with a heredoc (cat > FILE <<'EOF'). \
+When the work is done and verified, answer with a ```bash block holding only `finish`.
 """
 
 FIRST_MESSAGE = """Task:
@@ -48,7 +52,10 @@ Start by looking at the relevant files, then solve the task, verify your work, a
 
 NO_TOOL_NUDGE = (
     "You did not call a tool. If the task is complete and verified, call `finish` with a summary; "
-    "otherwise continue working with the tools."
+    "otherwise continue working with the tools. Without tools, answer with exactly one ```bash block "
+    "(a command to run, or only `finish` when done)."
 )
+
+OUTPUT_PREFIX = "Output of your command:\n"
 
 CONTEXT_NOTE = "[older output removed to keep the conversation short]"

@@ -54,6 +54,27 @@ TOOLS = [
 ]
 
 
+SHELL_FENCES = ("", "bash", "sh", "shell")
+
+
+def shell_blocks(text):
+    """The bodies of the fenced shell blocks (```bash, ```sh, ```shell or a bare ```) in a
+    text answer, in order; blocks in other languages (```python) are not actions."""
+    blocks, language, body = [], None, []
+    for line in text.splitlines():
+        fence = line.strip()
+        if language is None:
+            if fence.startswith("```"):
+                language, body = fence[3:].strip().lower(), []
+        elif fence.startswith("```"):
+            if language in SHELL_FENCES and "\n".join(body).strip():
+                blocks.append("\n".join(body))
+            language = None
+        else:
+            body.append(line)
+    return blocks
+
+
 def clip(text, limit=OUTPUT_CHARS):
     if len(text) <= limit:
         return text
