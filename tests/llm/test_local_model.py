@@ -148,7 +148,7 @@ def test_an_unparseable_diagnosis_is_a_recorded_no_child(shared_server, tmp_path
     with Archive.create(run_dir) as store:
         seed = store.add_seed(agent, meta={})
         with Gateway(LocalModel(server=shared_server, max_tokens=48), config, store) as gateway:
-            ctx = LoopContext(run_dir, config, store, None, gateway, stage=lambda *a: None)
+            ctx = LoopContext(run_dir, config, store, None, gateway, None)  # type: ignore[arg-type]  # no sandbox: the diagnosis fails first
             outcome = make_child(ctx, 1, seed.id)
         events = [e for e in store.events(limit=20) if e.kind == "diagnosis-failed"]
         assert len(store.agents()) == 1, "no child committed"
