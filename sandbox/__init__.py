@@ -14,10 +14,12 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
-from sandbox.layout import TRUSTED_PYTHON
+from sandbox.layout import DEFAULT_IMAGE, POLYGLOT_IMAGE, TRUSTED_PYTHON
 from sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
+    "DEFAULT_IMAGE",
+    "POLYGLOT_IMAGE",
     "TRUSTED_PYTHON",
     "BackendStatus",
     "describe_backends",

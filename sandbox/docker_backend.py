@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from sandbox.base import Limits, Mount, SandboxError, SandboxStartError
-from sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
+from sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from sandbox.session import RunnerSession
 
@@ -165,7 +165,8 @@ class DockerBackend:
             self.client.images.get(image)
             info = self.client.info()
         except docker_errors():
-            raise SandboxStartError(f"the sandbox image {image} is missing; build it: dgm sandbox build") from None
+            how = "dgm sandbox build --image polyglot" if image == POLYGLOT_IMAGE else "dgm sandbox build"
+            raise SandboxStartError(f"the sandbox image {image} is missing; build it: {how}") from None
         self.runtime = "runsc" if "runsc" in (info.get("Runtimes") or {}) else None
         self._gate = threading.Condition()
         self._starting = 0

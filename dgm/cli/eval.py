@@ -68,7 +68,7 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
-    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning or custom:PATH (repeatable).")] = ["humaneval"],
+    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning, custom:PATH, polyglot[-LANG][+tests]:PATH (repeatable).")] = ["humaneval"],
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N tasks per suite.")] = None,
     stage_plan: Annotated[Optional[str], typer.Option("--stage-plan", help='Stages as TASKS[:MIN_SCORE],... e.g. "10:0.4,50".')] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
@@ -90,7 +90,9 @@ def main(
         plan = parse_stage_plan(stage_plan, seed)
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
-    chosen = sandbox.open_backend(backend)
+    from evals.registry import image_for
+
+    chosen = sandbox.open_backend(backend, image_for(suite))
     with model_access(model, api_base or "") as (llm, cache, spend):
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=llm, cache=cache)

@@ -94,7 +94,9 @@ def run(
         fixed = config.model.name or "none: a dry run"
         out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
     with daemon_lock(run_dir), Archive.open(run_dir) as store:
-        backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
+        from evals.registry import image_for
+
+        backend = open_backend(config.sandbox.backend, image=image_for(list(config.eval.suites), config.sandbox.image))
         out.print(f"run {config.name}: sandbox backend {backend.name}, model {config.model.name or 'scripted (dry run)'}")
         with Gateway(make_model(config.model), config, ledger=store) as gateway:
             ctx = LoopContext(run_dir, config, store, backend, gateway, stage=lambda *a: None)

@@ -1,0 +1,109 @@
+# The polyglot grading driver: trusted code, standard library only, started by the host as
+# `python-private -I -S -c SOURCE` in a fresh grading sandbox, with a JSON job on stdin.
+#
+# It runs the job's steps (build, then the language's own test command) one after the
+# other in /work, each in its own session with stdin closed and stdout/stderr going to
+# files in a private directory, never to this process's stdout. The test step writes its
+# per-test report into a directory made here with a fresh random name just before it runs,
+# so a file the candidate wrote earlier, at a path it chose, is never read. After each step
+# every process of the sandbox user that did not exist before the first step is killed, so nothing of the candidate can rewrite the report after the runner exits.
+# Then it prints ONE JSON line: each step's exit status and log tail, and the report's text.
+# The host decides; this driver never judges. It runs from the execute-only interpreter,
+# so it is non-dumpable: code of the same user cannot open its stdout or read its memory.
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+TAIL = 4000
+
+
+def existing_pids():
+    """Every process before any step ran: this driver, the session's runner, the container's
+    init and main process. In a fresh grading sandbox none of them is the candidate's."""
+    return {int(name) for name in os.listdir("/proc") if name.isdigit()}
+
+
+def kill_strays(keep):
+    """SIGKILL every other process this user can signal, until none is left (a fork bomb
+    racing the scan is bounded by the session's pids limit)."""
+    for _ in range(50):
+        found = False
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) not in keep:
+                try:
+                    os.kill(int(name), signal.SIGKILL)
+                    found = True
+                except OSError:
+                    pass
+        if not found:
+            return
+        time.sleep(0.02)
+
+
+def tail(path):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - TAIL))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run_step(step, env, private, report_path, index, keep):
+    report_dir = os.path.dirname(report_path)
+    argv = [a.replace("{report}", report_path).replace("{reportdir}", report_dir) for a in step["argv"]]
+    log_path = os.path.join(private, "step-%d.log" % index)
+    out_path = report_path if step.get("stdout_is_report") else log_path
+    with open(log_path, "ab") as log, open(out_path, "ab") as out:
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(argv, cwd="/work", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
+                                    close_fds=True, start_new_session=True)
+        except OSError as exc:
+            return {"argv0": argv[0], "exit": None, "timed_out": False, "log": "cannot start: %s" % exc}
+        timed_out = False
+        try:
+            code = proc.wait(timeout=step["timeout"])
+        except subprocess.TimeoutExpired:
+            timed_out, code = True, None
+    kill_strays(keep)
+    proc.wait()
+    return {"argv0": argv[0], "exit": code, "timed_out": timed_out, "seconds": round(time.monotonic() - started, 3),
+            "log": tail(log_path)}
+
+
+def main():
+    job = json.loads(sys.stdin.buffer.read())
+    keep = existing_pids()
+    private = os.path.join("/tmp", "dgm-grade-" + secrets.token_hex(16))
+    os.mkdir(private, 0o700)
+    env = dict(job["env"])
+    steps = []
+    report_path = os.path.join(private, "unused")
+    for index, step in enumerate(job["steps"]):
+        if step.get("is_test"):
+            # made now, after every build step ended and its processes were killed
+            report_dir = os.path.join("/tmp", "dgm-report-" + secrets.token_hex(16))
+            os.mkdir(report_dir, 0o700)
+            report_path = os.path.join(report_dir, job["report_name"])
+        result = run_step(step, env, private, report_path, index, keep)
+        steps.append(result)
+        if result["exit"] != 0 and not step.get("is_test"):
+            break
+    report = None
+    try:
+        with open(report_path, "rb") as f:
+            data = f.read(job["max_report"] + 1)
+        report = data.decode("utf-8", "replace") if len(data) <= job["max_report"] else None
+    except OSError:
+        pass
+    sys.stdout.write(json.dumps({"steps": steps, "report": report}) + "\n")
+    sys.stdout.flush()
+
+
+main()
