@@ -145,3 +145,17 @@ def test_dgm_eval_on_the_sample(tmp_path, polyglot_backend):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert [r["passed"] for r in report["results"]] == [True] * 12, done.stdout[-3000:]
+
+
+def test_polyglot_image_needs_docker():
+    from sandbox import NoBackendError, open_backend
+
+    with pytest.raises(NoBackendError, match="only the default root filesystem"):
+        open_backend("bwrap", POLYGLOT_IMAGE)
+
+
+@pytest.mark.docker
+def test_sandbox_build_polyglot_is_a_no_op_when_current(polyglot_backend):
+    done = subprocess.run([sys.executable, "-m", "dgm.cli", "sandbox", "build", "--image", "polyglot"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "polyglot image: up to date" in done.stdout, done.stdout + done.stderr
