@@ -59,6 +59,18 @@ def graded_tree(exercise: Exercise, output: Mapping[str, bytes]) -> dict[str, by
     return files
 
 
+def fold_subtests(results: Sequence[CaseResult], expected: Sequence[str], separator: str) -> list[CaseResult]:
+    """Name each reported sub-case after its expected parent case (see Language.subtest_separator)."""
+    if not separator:
+        return list(results)
+    want = set(expected)
+    out = []
+    for r in results:
+        parent = r.name.split(separator, 1)[0]
+        out.append(CaseResult(parent, r.passed) if r.name not in want and parent in want else r)
+    return out
+
+
 def decide(expected: Sequence[str], results: Sequence[CaseResult], test_exit: int | None) -> Decision:
     """Pass only if every expected test ran and passed, nothing else ran, and the runner
     exited 0. `expected` comes from the pristine tests, never from the candidate's run."""
@@ -116,5 +128,6 @@ def grade_exercise(backend: Backend, task_id: str, hidden: PolyglotHidden, outpu
         results = language.parse(report)
     except ReportError as exc:
         return Verdict(task_id, False, "failed", f"{exc}\n{log}")
+    results = fold_subtests(results, hidden.expected, language.subtest_separator)
     decision = decide(hidden.expected, results, last.get("exit"))
     return Verdict(task_id, decision.passed, decision.reason, f"{decision.detail}\n{log}")

@@ -53,6 +53,9 @@ class Language:
     run_hint = ""
     """How a person runs the tests, for the instruction when the tests are shown."""
     env: Mapping[str, str] = {}
+    subtest_separator = ""
+    """When set, a reported 'Case<sep>part' of an expected 'Case' counts as a run of 'Case'
+    (Catch2 reports each SECTION as 'TEST_CASE/SECTION')."""
 
     def expected(self, tests: Mapping[str, bytes]) -> list[str]:
         """Test names the pristine test files define (a name may repeat)."""
@@ -236,6 +239,7 @@ target_compile_definitions(dgm_tests PRIVATE EXERCISM_RUN_ALL_TESTS)
 
 class Cpp(Language):
     name, report_name, run_hint = "cpp", "report.xml", "cmake -S . -B build && cmake --build build && build/dgm_tests"
+    subtest_separator = "/"
 
     def expected(self, tests: Mapping[str, bytes]) -> list[str]:
         pattern = re.compile(r'TEST_CASE\s*\(\s*"((?:[^"\\]|\\.)*)"')
@@ -259,7 +263,8 @@ class Java(Language):
     name, report_name, run_hint = "java", "TEST-junit-jupiter.xml", "JUnit 5 (src/test/java)"
 
     def expected(self, tests: Mapping[str, bytes]) -> list[str]:
-        pattern = re.compile(r"@Test\b(?:\s*@\w+(?:\([^)]*\))?)*\s*(?:public\s+|protected\s+|private\s+)?void\s+(\w+)\s*\(")
+        args = r'\((?:"(?:[^"\\]|\\.)*"|[^)"])*\)'  # an annotation's arguments, quoted ')' included
+        pattern = re.compile(rf"@Test\b(?:\s*@[\w.]+(?:{args})?)*\s*(?:public\s+|protected\s+|private\s+)?void\s+(\w+)\s*\(")
         return [n for src in _text(tests, list(tests)) for n in pattern.findall(src)]
 
     def prepare(self, exercise: Exercise, files: dict[str, bytes]) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from evals import TaskFormatError, UnknownSuiteError, get_suite
 from evals.polyglot import parse_languages
-from evals.polyglot.grade import decide, graded_tree
+from evals.polyglot.grade import decide, fold_subtests, graded_tree
 from evals.polyglot.languages import LANGUAGE_SPECS, ReportError, CaseResult
 from evals.polyglot.layout import LANGUAGES, example_files
 from evals.registry import image_for
@@ -78,6 +78,27 @@ def test_decide_needs_exactly_the_expected_tests():
     assert not decide(["a", "b"], [ok[0], CaseResult("b", False)], 0).passed
     assert not decide(["a", "a"], ok[:1], 0).passed
     assert not decide(["a"], [], 0).passed
+
+
+def test_expected_names_from_pristine_tests():
+    java = b'@Test\n@DisplayName("a (tricky) name")\npublic void first() {}\n@Disabled("x") @Test void second() {}\nvoid helper() {}'
+    assert LANGUAGE_SPECS["java"].expected({"T.java": java}) == ["first", "second"]
+    rust = b"#[test]\n#[ignore]\nfn a() {}\n#[ignore]\n#[test]\nfn b() {}\nfn helper() {}"
+    assert LANGUAGE_SPECS["rust"].expected({"tests/t.rs": rust}) == ["a", "b"]
+    js = b"describe('d', () => { test('it\\'s', () => {}); xit(\"two\", () => {}); });"
+    assert LANGUAGE_SPECS["javascript"].expected({"t.spec.js": js}) == ["it's", "two"]
+    go = b"func TestA(t *testing.T) {}\nfunc TestMain(m *testing.M) {}\nfunc BenchmarkB(b *testing.B) {}"
+    assert LANGUAGE_SPECS["go"].expected({"a_test.go": go}) == ["TestA"]
+    py = b"import unittest\nclass LeapTest(unittest.TestCase):\n    def test_a(self): pass\n    def helper(self): pass\ndef test_b(): pass\n"
+    assert LANGUAGE_SPECS["python"].expected({"leap_test.py": py}) == ["test_a", "test_b"]
+
+
+def test_catch2_sections_count_for_their_test_case():
+    results = [CaseResult("case/one", True), CaseResult("case/two", True), CaseResult("a/b", True)]
+    folded = fold_subtests(results, ["case", "a/b"], LANGUAGE_SPECS["cpp"].subtest_separator)
+    assert [r.name for r in folded] == ["case", "case", "a/b"]
+    assert decide(["case", "a/b"], folded, 0).passed
+    assert fold_subtests(results, ["case"], "") == results
 
 
 def test_report_parsers():
