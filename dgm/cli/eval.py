@@ -40,6 +40,18 @@ def scores_table(report: Any) -> Any:
     return table
 
 
+def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
+    """Polyglot scores per language (a pure view)."""
+    from rich.table import Table
+
+    table = Table(title="polyglot by language")
+    for column in ("language", "passed", "tasks", "score"):
+        table.add_column(column)
+    for language, (passed, total) in scores.items():
+        table.add_row(language, str(passed), str(total), f"{passed / total:.3f}")
+    return table
+
+
 @contextlib.contextmanager
 def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, Callable[[], float]]]:
     """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
@@ -97,13 +109,21 @@ def main(
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=llm, cache=cache)
         spent = spend()
+    languages = {}
+    if any(s.startswith("polyglot") for s in suite):
+        from evals.polyglot import language_scores
+
+        languages = language_scores([(r.task_id, r.passed) for r in report.results])
     if json_out:
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
+        extra = {"polyglot_languages": {k: list(v) for k, v in languages.items()}} if languages else {}
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, **extra})
         return
     out = console()
     if not model:
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
+    if languages:
+        out.print(languages_table(languages))
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"
               + ("  [reused: identical agent tree already evaluated on these tasks]" if report.reused else ""))

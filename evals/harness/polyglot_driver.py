@@ -12,6 +12,7 @@
 # so it is non-dumpable: code of the same user cannot open its stdout or read its memory.
 import json
 import os
+import resource
 import secrets
 import signal
 import subprocess
@@ -35,13 +36,22 @@ def kill_strays(keep):
         for name in os.listdir("/proc"):
             if name.isdigit() and int(name) not in keep:
                 try:
+                    with open("/proc/%s/stat" % name, "rb") as f:
+                        if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                            continue  # already dead, waiting to be reaped
                     os.kill(int(name), signal.SIGKILL)
                     found = True
-                except OSError:
+                except (OSError, IndexError):
                     pass
         if not found:
             return
         time.sleep(0.02)
+
+
+def no_new_processes():
+    """RLIMIT_NPROC 0 in the test command's process: it can neither fork nor start threads,
+    so no watcher of the candidate's can outlive the runner or race it to the report."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
 def tail(path):
@@ -63,7 +73,8 @@ def run_step(step, env, private, report_path, index, keep):
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, cwd="/work", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
-                                    close_fds=True, start_new_session=True)
+                                    close_fds=True, start_new_session=True,
+                                    preexec_fn=no_new_processes if step.get("single_process") else None)
         except OSError as exc:
             return {"argv0": argv[0], "exit": None, "timed_out": False, "log": "cannot start: %s" % exc}
         timed_out = False

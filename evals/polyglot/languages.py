@@ -31,10 +31,12 @@ class Step:
     is_test: bool = False
     """The language's test command: its report is written to a fresh private path ({report})."""
     stdout_is_report: bool = False
+    single_process: bool = False
+    """Run with RLIMIT_NPROC 0 (no fork, no threads): for runners that need neither."""
 
     def to_json(self) -> dict[str, object]:
         return {"argv": list(self.argv), "timeout": self.timeout, "is_test": self.is_test,
-                "stdout_is_report": self.stdout_is_report}
+                "stdout_is_report": self.stdout_is_report, "single_process": self.single_process}
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class Python(Language):
         # -c /dev/null: no ini file of the tree counts; -I: no PYTHON* variables, no user site
         argv = ("python3", "-I", "-m", "pytest", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir=/work",
                 "-q", "-o", "junit_family=xunit1", "--junitxml={report}", *exercise.tests)
-        return [Step(argv, 120.0, is_test=True)]
+        return [Step(argv, 120.0, is_test=True, single_process=True)]
 
     def parse(self, report: str) -> list[CaseResult]:
         return [CaseResult(n, ok) for n, ok in junit_cases(report)]
@@ -252,7 +254,7 @@ class Cpp(Language):
         return [
             Step(("cmake", "-S", "/work", "-B", "/tmp/build", "-DCMAKE_BUILD_TYPE=Debug"), 120.0),
             Step(("cmake", "--build", "/tmp/build", "-j", "2"), 300.0),
-            Step(("/tmp/build/dgm_tests", "-r", "junit", "-o", "{report}"), 60.0, is_test=True),
+            Step(("/tmp/build/dgm_tests", "-r", "junit", "-o", "{report}"), 60.0, is_test=True, single_process=True),
         ]
 
     def parse(self, report: str) -> list[CaseResult]:

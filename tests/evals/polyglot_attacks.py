@@ -27,12 +27,63 @@ FAKE_JEST = ('{"numFailedTests":0,"numPassedTests":8,"success":true,"testResults
 REPORT_PATHS = ["/tmp/report.xml", "/work/report.xml", "/tmp/report.json", "/work/report.json",
                 "/tmp/TEST-junit-jupiter.xml", "/work/TEST-junit-jupiter.xml"]
 
+# A watcher process that outlives nothing but races the runner: it rewrites any report in the
+# grader's fresh report directories with a forged one, every few milliseconds. The grader runs
+# these two languages' test commands with no process or thread to spare.
+PY_WATCHER = f"""import glob, os, time
+try:
+    pid = os.fork()
+except OSError:
+    pid = None
+if pid == 0:
+    os.setsid()
+    for _ in range(4000):
+        for d in glob.glob('/tmp/dgm-report-*'):
+            try:
+                open(d + '/report.xml', 'w').write({FAKE_PY!r})
+            except OSError:
+                pass
+        time.sleep(0.003)
+    os._exit(0)
+
+
+def max_depth(text):
+    return 0
+"""
+CPP_WATCHER = ('''#include "bracket_depth.h"
+
+#include <dirent.h>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+static int watcher = [] {
+    if (fork() != 0) return 0;
+    setsid();
+    for (int i = 0; i < 4000; ++i) {
+        if (DIR* tmp = opendir("/tmp")) {
+            while (dirent* e = readdir(tmp))
+                if (std::string(e->d_name).rfind("dgm-report-", 0) == 0)
+                    std::ofstream(std::string("/tmp/") + e->d_name + "/report.xml") << R"(''' + junit_xml(NAMES) + ''')";
+            closedir(tmp);
+        }
+        usleep(3000);
+    }
+    _exit(0);
+}();
+
+namespace bracket_depth {
+int max_depth(const std::string&) { return 0; }
+}
+''')
+
 PYTHON = {
     "half": {PY: "def max_depth(text):\n    depth = deepest = 0\n    for c in text:\n"
                  "        if c in '([{':\n            depth += 1\n            deepest = max(deepest, depth)\n"
                  "        elif c in ')]}':\n            depth -= 1\n    return deepest\n"},
     "exit-early": {PY: "import os\nos._exit(0)\n"},
     "fake-summary": {PY: f"import os\nprint('=' * 20, '{len(NAMES)} passed in 0.01s', '=' * 20, flush=True)\nos._exit(0)\n"},
+    "watcher": {PY: PY_WATCHER},
     "fake-report": {PY: "import os\n" + "".join(f"open({p!r}, 'w').write({FAKE_PY!r})\n" for p in REPORT_PATHS)
                         + "os._exit(0)\n"},
     "added-files": {
@@ -116,6 +167,7 @@ CPP = {
                         "namespace bracket_depth {\nint max_depth(const std::string&) { return 0; }\n}\n"},
     "fake-summary": {CPP: CPP_HEAD + f'static int leave = (std::puts("{SUMMARY}"), std::exit(0), 0);\n\n'
                           "namespace bracket_depth {\nint max_depth(const std::string&) { return 0; }\n}\n"},
+    "watcher": {CPP: CPP_WATCHER},
     "fake-report": {CPP: CPP_HEAD + "static int leave = [] {\n"
                          + "".join(f'    std::ofstream("{p}") << R"({junit_xml(NAMES)})";\n' for p in REPORT_PATHS[:2])
                          + "    std::exit(0);\n    return 0;\n}();\n\n"

@@ -4,6 +4,7 @@ and each integrity attack earns nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -101,6 +102,21 @@ def test_catch2_sections_count_for_their_test_case():
     assert fold_subtests(results, ["case"], "") == results
 
 
+def test_language_scores_and_table():
+    from rich.console import Console
+
+    from dgm.cli.eval import languages_table
+    from evals.polyglot import language_scores
+
+    scores = language_scores([("polyglot/go/a", True), ("polyglot/go/b", False), ("polyglot/java/a", True),
+                              ("humaneval/HumanEval-1", True)])
+    assert scores == {"go": (1, 2), "java": (1, 1)}
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(languages_table(scores))
+    text = console.file.getvalue()
+    assert "go" in text and "0.500" in text and "1.000" in text
+
+
 def test_report_parsers():
     assert LANGUAGE_SPECS["go"].parse('{"Action":"pass","Test":"TestA"}\nnot json\n{"Action":"fail","Test":"TestA/sub"}\n'
                                       '{"Action":"output","Test":"TestB"}') == [CaseResult("TestA", True)]
@@ -125,7 +141,7 @@ def verdicts(suite, polyglot_backend):
         items.append((task, example_files(folder, exercise)))
         if exercise.slug != "bracket-depth":
             continue
-        for variant in VARIANTS[1:]:
+        for variant in VARIANTS[1:] + (("watcher",) if "watcher" in ATTACKS[exercise.language] else ()):
             output = dict(task.workspace)  # what the agent leaves: the workspace, edited
             if variant != "stub":
                 output.update({k: v.encode() for k, v in ATTACKS[exercise.language][variant].items()})
@@ -144,6 +160,8 @@ def test_grading_per_language(verdicts, language):
         verdict = verdicts[(language, "bracket-depth", variant)]
         assert not verdict.passed, f"{language} {variant} earned credit: {verdict.log[-2000:]}"
         assert verdict.reason != "grader-error", f"{language} {variant}: {verdict.log[-2000:]}"
+    watcher = verdicts.get((language, "bracket-depth", "watcher"))
+    assert watcher is None or "6 of 8 tests failed" in watcher.log, watcher and watcher.log[-2000:]
     half = verdicts[(language, "bracket-depth", "half")]
     assert "3 of 8 tests failed" in half.log, half.log[-2000:]
 
@@ -166,6 +184,7 @@ def test_dgm_eval_on_the_sample(tmp_path, polyglot_backend):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert [r["passed"] for r in report["results"]] == [True] * 12, done.stdout[-3000:]
+    assert report["polyglot_languages"] == {language: [2, 2] for language in LANGUAGES}
 
 
 def test_polyglot_image_needs_docker():
