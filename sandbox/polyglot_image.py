@@ -26,6 +26,7 @@ from sandbox.image_build import (
     image_current,
     image_version,
     import_rootfs,
+    rootfs_stamp,
 )
 from sandbox.layout import POLYGLOT_IMAGE, cache_dir
 
@@ -44,7 +45,14 @@ def polyglot_rootfs_dir() -> Path:
 
 
 def polyglot_version() -> str:
+    """The image's version label: changes with the recipe, the default image's recipe or the runner."""
     return hashlib.sha256(f"{image_version()}|{RECIPE}".encode()).hexdigest()[:16]
+
+
+def polyglot_rootfs_stamp() -> str:
+    """The root filesystem's: a new runner is copied in at import, so only the recipes count
+    (a runner change re-imports in seconds instead of reinstalling the toolchains)."""
+    return hashlib.sha256(f"{rootfs_stamp()}|{RECIPE}".encode()).hexdigest()[:16]
 
 
 def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
@@ -100,7 +108,7 @@ def build_polyglot_rootfs(force: bool = False) -> BuildReport:
     root = polyglot_rootfs_dir()
     stamp = root / ".dgm-rootfs"
     with build_lock():
-        if not force and stamp.is_file() and stamp.read_text().strip() == polyglot_version():
+        if not force and stamp.is_file() and stamp.read_text().strip() == polyglot_rootfs_stamp():
             finish_rootfs(root)
             return BuildReport("rootfs", "up to date", str(root))
         if os.geteuid() != 0:
@@ -111,7 +119,7 @@ def build_polyglot_rootfs(force: bool = False) -> BuildReport:
         install_toolchains(tmp)
         prune(tmp)
         finish_rootfs(tmp)
-        (tmp / ".dgm-rootfs").write_text(polyglot_version() + "\n")
+        (tmp / ".dgm-rootfs").write_text(polyglot_rootfs_stamp() + "\n")
         shutil.rmtree(root, ignore_errors=True)
         tmp.rename(root)
     return BuildReport("rootfs", "built", str(root))
