@@ -64,28 +64,41 @@ def tail(path):
         return ""
 
 
-def run_step(step, env, private, report_path, index, keep):
+def read_capped(f, cap):
+    data = f.read(cap + 1)
+    return data.decode("utf-8", "replace") if len(data) <= cap else None
+
+
+def run_step(step, env, private, report_path, index, keep, cap):
+    """Run one step; returns (result, report text when the step's stdout is the report)."""
     report_dir = os.path.dirname(report_path)
     argv = [a.replace("{report}", report_path).replace("{reportdir}", report_dir) for a in step["argv"]]
     log_path = os.path.join(private, "step-%d.log" % index)
-    out_path = report_path if step.get("stdout_is_report") else log_path
-    with open(log_path, "ab") as log, open(out_path, "ab") as out:
+    with open(log_path, "ab") as log:
+        # A report taken from stdout goes to a file with no name at all (O_TMPFILE): nothing
+        # that lists /tmp can find it to rewrite it.
+        out = os.fdopen(os.open(private, os.O_TMPFILE | os.O_RDWR, 0o600), "w+b") if step.get("stdout_is_report") else log
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, cwd="/work", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
                                     close_fds=True, start_new_session=True,
                                     preexec_fn=no_new_processes if step.get("single_process") else None)
         except OSError as exc:
-            return {"argv0": argv[0], "exit": None, "timed_out": False, "log": "cannot start: %s" % exc}
+            return {"argv0": argv[0], "exit": None, "timed_out": False, "log": "cannot start: %s" % exc}, None
         timed_out = False
         try:
             code = proc.wait(timeout=step["timeout"])
         except subprocess.TimeoutExpired:
             timed_out, code = True, None
-    kill_strays(keep)
-    proc.wait()
+        kill_strays(keep)
+        proc.wait()
+        report = None
+        if out is not log:
+            out.seek(0)
+            report = read_capped(out, cap)
+            out.close()
     return {"argv0": argv[0], "exit": code, "timed_out": timed_out, "seconds": round(time.monotonic() - started, 3),
-            "log": tail(log_path)}
+            "log": tail(log_path)}, report
 
 
 def main():
@@ -96,23 +109,25 @@ def main():
     env = dict(job["env"])
     steps = []
     report_path = os.path.join(private, "unused")
+    report = None
     for index, step in enumerate(job["steps"]):
         if step.get("is_test"):
             # made now, after every build step ended and its processes were killed
             report_dir = os.path.join("/tmp", "dgm-report-" + secrets.token_hex(16))
             os.mkdir(report_dir, 0o700)
             report_path = os.path.join(report_dir, job["report_name"])
-        result = run_step(step, env, private, report_path, index, keep)
+        result, from_stdout = run_step(step, env, private, report_path, index, keep, job["max_report"])
         steps.append(result)
+        if step.get("is_test"):
+            report = from_stdout
         if result["exit"] != 0 and not step.get("is_test"):
             break
-    report = None
-    try:
-        with open(report_path, "rb") as f:
-            data = f.read(job["max_report"] + 1)
-        report = data.decode("utf-8", "replace") if len(data) <= job["max_report"] else None
-    except OSError:
-        pass
+    if report is None and not any(s.get("stdout_is_report") for s in job["steps"]):
+        try:
+            with open(report_path, "rb") as f:
+                report = read_capped(f, job["max_report"])
+        except OSError:
+            pass
     sys.stdout.write(json.dumps({"steps": steps, "report": report}) + "\n")
     sys.stdout.flush()
 

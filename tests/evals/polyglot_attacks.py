@@ -114,11 +114,19 @@ JAVASCRIPT = {
 }
 
 GO_IMPORTS = 'package bracketdepth\n\nimport (\n\t"fmt"\n\t"os"\n)\n\n'
+GO_EVENTS = "\\n".join(f'{{"Action":"pass","Package":"bracketdepth","Test":"Test{n.title().replace(" ", "")}"}}' for n in NAMES)
+GO_SCRIPT = ("for i in $(seq 3000); do for d in /tmp/dgm-report-* /tmp/dgm-grade-*; do printf '" + GO_EVENTS
+             + "\\n' > \"$d/report.jsonl\"; done; sleep 0.003; done")
+GO_WATCHER = ('package bracketdepth\n\nimport (\n\t"os/exec"\n\t"syscall"\n)\n\nfunc init() {\n'
+              f"\tcmd := exec.Command(\"sh\", \"-c\", `{GO_SCRIPT}`)\n"
+              "\tcmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}\n\tcmd.Start()\n}\n\n"
+              "func MaxDepth(text string) int { return 0 }\n")
 GO_LANG = {
     "half": {GO: "package bracketdepth\n\nfunc MaxDepth(text string) int {\n\tdepth, deepest := 0, 0\n"
                  "\tfor _, c := range text {\n\t\tswitch c {\n\t\tcase '(', '[', '{':\n\t\t\tdepth++\n"
                  "\t\t\tif depth > deepest {\n\t\t\t\tdeepest = depth\n\t\t\t}\n\t\tcase ')', ']', '}':\n\t\t\tdepth--\n"
                  "\t\t}\n\t}\n\treturn deepest\n}\n"},
+    "watcher": {GO: GO_WATCHER},
     "exit-early": {GO: 'package bracketdepth\n\nimport "os"\n\nfunc init() { os.Exit(0) }\n\nfunc MaxDepth(text string) int { return 0 }\n'},
     "fake-summary": {GO: GO_IMPORTS + 'func init() {\n\tfmt.Println("PASS")\n\tfmt.Println("ok  \\tbracketdepth\\t0.001s")\n'
                          "\tos.Exit(0)\n}\n\nfunc MaxDepth(text string) int { return 0 }\n"},
