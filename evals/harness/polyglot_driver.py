@@ -70,18 +70,24 @@ def read_capped(f, cap):
 
 
 def run_step(step, env, private, report_path, index, keep, cap):
-    """Run one step; returns (result, report text when the step's stdout is the report)."""
+    """Run one step; returns (result, report text when the report went to a nameless file).
+
+    A report given by file descriptor (`{report}` becomes /dev/fd/N) or taken from stdout is
+    kept in a file with no name at all (O_TMPFILE): nothing that lists /tmp can find it."""
+    nameless = step.get("stdout_is_report") or step.get("report_fd")
+    hidden = os.fdopen(os.open(private, os.O_TMPFILE | os.O_RDWR, 0o600), "w+b") if nameless else None
+    if step.get("report_fd"):
+        report_path = "/dev/fd/%d" % hidden.fileno()
     report_dir = os.path.dirname(report_path)
     argv = [a.replace("{report}", report_path).replace("{reportdir}", report_dir) for a in step["argv"]]
     log_path = os.path.join(private, "step-%d.log" % index)
     with open(log_path, "ab") as log:
-        # A report taken from stdout goes to a file with no name at all (O_TMPFILE): nothing
-        # that lists /tmp can find it to rewrite it.
-        out = os.fdopen(os.open(private, os.O_TMPFILE | os.O_RDWR, 0o600), "w+b") if step.get("stdout_is_report") else log
+        out = hidden if step.get("stdout_is_report") else log
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, cwd="/work", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
                                     close_fds=True, start_new_session=True,
+                                    pass_fds=(hidden.fileno(),) if step.get("report_fd") else (),
                                     preexec_fn=no_new_processes if step.get("single_process") else None)
         except OSError as exc:
             return {"argv0": argv[0], "exit": None, "timed_out": False, "log": "cannot start: %s" % exc}, None
@@ -93,10 +99,10 @@ def run_step(step, env, private, report_path, index, keep, cap):
         kill_strays(keep)
         proc.wait()
         report = None
-        if out is not log:
-            out.seek(0)
-            report = read_capped(out, cap)
-            out.close()
+        if hidden is not None:
+            hidden.seek(0)
+            report = read_capped(hidden, cap)
+            hidden.close()
     return {"argv0": argv[0], "exit": code, "timed_out": timed_out, "seconds": round(time.monotonic() - started, 3),
             "log": tail(log_path)}, report
 
@@ -122,7 +128,7 @@ def main():
             report = from_stdout
         if result["exit"] != 0 and not step.get("is_test"):
             break
-    if report is None and not any(s.get("stdout_is_report") for s in job["steps"]):
+    if report is None and not any(s.get("stdout_is_report") or s.get("report_fd") for s in job["steps"]):
         try:
             with open(report_path, "rb") as f:
                 report = read_capped(f, job["max_report"])

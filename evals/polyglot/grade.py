@@ -122,7 +122,7 @@ def grade_exercise(backend: Backend, task_id: str, hidden: PolyglotHidden, outpu
         return Verdict(task_id, False, "failed", f"build failed\n{log}")
     if last.get("timed_out"):
         return Verdict(task_id, False, "timeout", log)
-    if report is None:
+    if not report:
         return Verdict(task_id, False, "failed", f"the test runner wrote no report\n{log}")
     try:
         results = language.parse(report)

@@ -33,10 +33,13 @@ class Step:
     stdout_is_report: bool = False
     single_process: bool = False
     """Run with RLIMIT_NPROC 0 (no fork, no threads): for runners that need neither."""
+    report_fd: bool = False
+    """{report} is /dev/fd/N of a file with no name, inherited by the runner."""
 
     def to_json(self) -> dict[str, object]:
         return {"argv": list(self.argv), "timeout": self.timeout, "is_test": self.is_test,
-                "stdout_is_report": self.stdout_is_report, "single_process": self.single_process}
+                "stdout_is_report": self.stdout_is_report, "single_process": self.single_process,
+                "report_fd": self.report_fd}
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class Python(Language):
         # -c /dev/null: no ini file of the tree counts; -I: no PYTHON* variables, no user site
         argv = ("python3", "-I", "-m", "pytest", "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir=/work",
                 "-q", "-o", "junit_family=xunit1", "--junitxml={report}", *exercise.tests)
-        return [Step(argv, 120.0, is_test=True, single_process=True)]
+        return [Step(argv, 120.0, is_test=True, single_process=True, report_fd=True)]
 
     def parse(self, report: str) -> list[CaseResult]:
         return [CaseResult(n, ok) for n, ok in junit_cases(report)]
@@ -161,7 +164,7 @@ class JavaScript(Language):
         argv = ("node", f"{JEST}/jest/bin/jest.js", "--ci", "--runInBand", "--watchman=false", "--json",
                 "--outputFile={report}", f"--config={json.dumps(config)}", "--runTestsByPath",
                 *(f"/work/{t}" for t in exercise.tests))
-        return [Step(argv, 180.0, is_test=True)]
+        return [Step(argv, 180.0, is_test=True, report_fd=True)]
 
     def parse(self, report: str) -> list[CaseResult]:
         try:
@@ -216,7 +219,7 @@ class Rust(Language):
         targets = [a for t in exercise.tests if t.startswith("tests/") for a in ("--test", PurePosixPath(t).stem)]
         argv = ("cargo", "test", "--offline", *(targets[:2] or ["--lib"]), "--", "--include-ignored",
                 "--logfile", "{report}")
-        return [Step(argv, 300.0, is_test=True)]
+        return [Step(argv, 300.0, is_test=True, report_fd=True)]
 
     def parse(self, report: str) -> list[CaseResult]:
         out = []
@@ -254,7 +257,8 @@ class Cpp(Language):
         return [
             Step(("cmake", "-S", "/work", "-B", "/tmp/build", "-DCMAKE_BUILD_TYPE=Debug"), 120.0),
             Step(("cmake", "--build", "/tmp/build", "-j", "2"), 300.0),
-            Step(("/tmp/build/dgm_tests", "-r", "junit", "-o", "{report}"), 60.0, is_test=True, single_process=True),
+            Step(("/tmp/build/dgm_tests", "-r", "junit", "-o", "{report}"), 60.0, is_test=True, single_process=True,
+                 report_fd=True),
         ]
 
     def parse(self, report: str) -> list[CaseResult]:

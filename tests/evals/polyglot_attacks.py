@@ -27,6 +27,21 @@ FAKE_JEST = ('{"numFailedTests":0,"numPassedTests":8,"success":true,"testResults
 REPORT_PATHS = ["/tmp/report.xml", "/work/report.xml", "/tmp/report.json", "/work/report.json",
                 "/tmp/TEST-junit-jupiter.xml", "/work/TEST-junit-jupiter.xml"]
 
+def shell_watcher(report_name: str, text: str) -> str:
+    """A shell loop writing `text` as the report into every grader directory it can see."""
+    quoted = text.replace("'", "'\\''")
+    return (f"for i in $(seq 3000); do for d in /tmp/dgm-report-* /tmp/dgm-grade-*; do "
+            f"printf '%s' '{quoted}' > \"$d/{report_name}\"; done; sleep 0.003; done")
+
+
+JS_WATCHER = ("require('child_process').spawn('sh', ['-c', " + repr(shell_watcher("report.json", FAKE_JEST))
+              + "], {detached: true, stdio: 'ignore'}).unref();\nexport const maxDepth = () => 0;\n")
+RS_WATCHER = ("pub fn max_depth(_text: &str) -> i32 {\n    static STARTED: std::sync::Once = std::sync::Once::new();\n"
+              "    STARTED.call_once(|| {\n        let _ = std::process::Command::new(\"sh\").arg(\"-c\").arg(r#\""
+              + shell_watcher("report.log", "\n".join("ok " + n.replace(" ", "_") for n in NAMES))
+              + "\"#).spawn();\n    });\n    0\n}\n")
+
+
 # A watcher process that outlives nothing but races the runner: it rewrites any report in the
 # grader's fresh report directories with a forged one, every few milliseconds. The grader runs
 # these two languages' test commands with no process or thread to spare.
@@ -99,6 +114,7 @@ JAVASCRIPT = {
     "half": {JS: "export const maxDepth = (text) => {\n  let depth = 0;\n  let deepest = 0;\n  for (const c of text) {\n"
                  "    if ('([{'.includes(c)) deepest = Math.max(deepest, ++depth);\n"
                  "    else if (')]}'.includes(c)) depth -= 1;\n  }\n  return deepest;\n};\n"},
+    "watcher": {JS: JS_WATCHER},
     "exit-early": {JS: "process.exit(0);\nexport const maxDepth = () => 0;\n"},
     "fake-summary": {JS: f"process.stdout.write('Tests:       {len(NAMES)} passed, {len(NAMES)} total\\n');\n"
                          "process.exit(0);\nexport const maxDepth = () => 0;\n"},
@@ -121,6 +137,7 @@ GO_WATCHER = ('package bracketdepth\n\nimport (\n\t"os/exec"\n\t"syscall"\n)\n\n
               f"\tcmd := exec.Command(\"sh\", \"-c\", `{GO_SCRIPT}`)\n"
               "\tcmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}\n\tcmd.Start()\n}\n\n"
               "func MaxDepth(text string) int { return 0 }\n")
+
 GO_LANG = {
     "half": {GO: "package bracketdepth\n\nfunc MaxDepth(text string) int {\n\tdepth, deepest := 0, 0\n"
                  "\tfor _, c := range text {\n\t\tswitch c {\n\t\tcase '(', '[', '{':\n\t\t\tdepth++\n"
@@ -147,6 +164,7 @@ RUST = {
     "half": {RS: "pub fn max_depth(text: &str) -> i32 {\n    let (mut depth, mut deepest) = (0, 0);\n    for c in text.chars() {\n"
                  "        if \"([{\".contains(c) {\n            depth += 1;\n            deepest = deepest.max(depth);\n"
                  "        } else if \")]}\".contains(c) {\n            depth -= 1;\n        }\n    }\n    deepest\n}\n"},
+    "watcher": {RS: RS_WATCHER},
     "exit-early": {RS: "pub fn max_depth(_text: &str) -> i32 {\n    std::process::exit(0)\n}\n"},
     "fake-summary": {RS: "pub fn max_depth(_text: &str) -> i32 {\n"
                          f"    println!(\"test result: ok. {len(NAMES)} passed; 0 failed; 0 ignored\");\n"
