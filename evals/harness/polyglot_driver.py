@@ -111,15 +111,16 @@ def main():
     job = json.loads(sys.stdin.buffer.read())
     keep = existing_pids()
     private = os.path.join("/tmp", "dgm-grade-" + secrets.token_hex(16))
-    os.mkdir(private, 0o700)
+    os.mkdir(private, 0o300)  # write and search, no listing: its entries are found only by name
     env = dict(job["env"])
     steps = []
     report_path = os.path.join(private, "unused")
     report = None
     for index, step in enumerate(job["steps"]):
         if step.get("is_test"):
-            # made now, after every build step ended and its processes were killed
-            report_dir = os.path.join("/tmp", "dgm-report-" + secrets.token_hex(16))
+            # made now, after every build step ended and its processes were killed, inside the
+            # unlistable private directory
+            report_dir = os.path.join(private, "report-" + secrets.token_hex(16))
             os.mkdir(report_dir, 0o700)
             report_path = os.path.join(report_dir, job["report_name"])
         result, from_stdout = run_step(step, env, private, report_path, index, keep, job["max_report"])

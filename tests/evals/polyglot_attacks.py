@@ -30,7 +30,7 @@ REPORT_PATHS = ["/tmp/report.xml", "/work/report.xml", "/tmp/report.json", "/wor
 def shell_watcher(report_name: str, text: str) -> str:
     """A shell loop writing `text` as the report into every grader directory it can see."""
     quoted = text.replace("'", "'\\''")
-    return (f"for i in $(seq 3000); do for d in /tmp/dgm-report-* /tmp/dgm-grade-*; do "
+    return (f"for i in $(seq 3000); do for d in /tmp/dgm-report-* /tmp/dgm-grade-* /tmp/dgm-grade-*/*; do "
             f"printf '%s' '{quoted}' > \"$d/{report_name}\"; done; sleep 0.003; done")
 
 
@@ -208,11 +208,15 @@ CPP = {
 }
 
 JAVA_HEAD = "class BracketDepth {\n\n"
+JAVA_WATCHER = (JAVA_HEAD + "    static {\n        try {\n            new ProcessBuilder(\"sh\", \"-c\", "
+                + '"' + shell_watcher("TEST-junit-jupiter.xml", junit_xml(JAVA_NAMES, "{}()")).replace("\\", "\\\\").replace('"', '\\"')
+                + '").start();\n        } catch (Exception e) { }\n    }\n\n    int maxDepth(String text) { return 0; }\n}\n')
 JAVA = {
     "half": {JAVA: JAVA_HEAD + "    int maxDepth(String text) {\n        int depth = 0, deepest = 0;\n"
                    "        for (char c : text.toCharArray()) {\n"
                    "            if (c == '(' || c == '[' || c == '{') deepest = Math.max(deepest, ++depth);\n"
                    "            else if (c == ')' || c == ']' || c == '}') depth--;\n        }\n        return deepest;\n    }\n}\n"},
+    "watcher": {JAVA: JAVA_WATCHER},
     "exit-early": {JAVA: JAVA_HEAD + "    static { System.exit(0); }\n\n    int maxDepth(String text) { return 0; }\n}\n"},
     "fake-summary": {JAVA: JAVA_HEAD + f'    static {{ System.out.println("[ {len(NAMES)} tests successful ]"); '
                           'System.out.println("[ 0 tests failed ]"); System.exit(0); }\n\n'
