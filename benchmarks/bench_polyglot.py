@@ -20,7 +20,7 @@ SAMPLE = Path(__file__).parents[1] / "evals" / "polyglot-sample"
 
 
 def ours(backend, task, files) -> tuple[float, bool]:
-    from evals.polyglot.grade import grade_exercise
+    from dgm.evals.polyglot.grade import grade_exercise
 
     start = time.perf_counter()
     verdict = grade_exercise(backend, task.id, task.hidden, files)
@@ -29,8 +29,8 @@ def ours(backend, task, files) -> tuple[float, bool]:
 
 def direct(backend, task, files) -> tuple[float, bool]:
     """The baseline: the same commands, run straight by `exec` in a fresh container."""
-    from evals.polyglot.grade import GRADE_LIMITS, graded_tree
-    from evals.polyglot.languages import LANGUAGE_SPECS
+    from dgm.evals.polyglot.grade import GRADE_LIMITS, graded_tree
+    from dgm.evals.polyglot.languages import LANGUAGE_SPECS
 
     exercise = task.hidden.exercise
     language = LANGUAGE_SPECS[exercise.language]
@@ -53,9 +53,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample", type=Path, default=SAMPLE)
     args = parser.parse_args()
-    import sandbox
-    from evals import get_suite
-    from evals.polyglot.layout import example_files
+    from dgm import sandbox
+    from dgm.evals import get_suite
+    from dgm.evals.polyglot.layout import example_files
 
     backend = sandbox.open_backend("docker", sandbox.POLYGLOT_IMAGE)
     suite = get_suite(f"polyglot:{args.sample}")

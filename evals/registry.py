@@ -8,15 +8,15 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from evals.base import Suite, UnknownSuiteError
-from sandbox import DEFAULT_IMAGE, POLYGLOT_IMAGE
+from dgm.evals.base import Suite, UnknownSuiteError
+from dgm.sandbox import DEFAULT_IMAGE, POLYGLOT_IMAGE
 
 SUITES: dict[str, tuple[str, str]] = {
-    "humaneval": ("evals.humaneval", "HumanEvalSuite"),
-    "humaneval-fix": ("evals.humaneval_fix", "HumanEvalFixSuite"),
-    "reasoning": ("evals.reasoning", "ReasoningSuite"),
-    "custom": ("evals.custom", "CustomSuite"),
-    "polyglot": ("evals.polyglot", "PolyglotSuite"),
+    "humaneval": ("dgm.evals.humaneval", "HumanEvalSuite"),
+    "humaneval-fix": ("dgm.evals.humaneval_fix", "HumanEvalFixSuite"),
+    "reasoning": ("dgm.evals.reasoning", "ReasoningSuite"),
+    "custom": ("dgm.evals.custom", "CustomSuite"),
+    "polyglot": ("dgm.evals.polyglot", "PolyglotSuite"),
 }
 PATH_SUITES = ("custom", "polyglot")
 """Suites that take a folder: 'custom:PATH', 'polyglot:PATH' (and polyglot-<lang>[+tests]:PATH)."""

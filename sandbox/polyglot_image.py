@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sandbox.image_build import (
+from dgm.sandbox.image_build import (
     PRUNE,
     BuildError,
     BuildReport,
@@ -28,7 +28,7 @@ from sandbox.image_build import (
     import_rootfs,
     rootfs_stamp,
 )
-from sandbox.layout import POLYGLOT_IMAGE, cache_dir
+from dgm.sandbox.layout import POLYGLOT_IMAGE, cache_dir
 
 PACKAGES = (
     "python3-pytest", "nodejs", "golang-go", "cargo", "rustc", "g++", "make", "cmake",
@@ -130,7 +130,7 @@ def build_polyglot_image(force: bool = False) -> BuildReport:
 
     Raises: BuildError (and SandboxError when no daemon answers).
     """
-    from sandbox.docker_backend import connect
+    from dgm.sandbox.docker_backend import connect
 
     client = connect()
     if not force and image_current(client, POLYGLOT_IMAGE, polyglot_version()):

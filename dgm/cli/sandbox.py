@@ -22,12 +22,12 @@ def build(
 ) -> None:
     """Build the bubblewrap root filesystem and the Docker image (offline when no registry answers).
     `--image polyglot` builds the polyglot image (six toolchains; Docker only)."""
-    from sandbox.base import SandboxError
-    from sandbox.image_build import build_image, build_rootfs
-    from sandbox.layout import POLYGLOT_IMAGE
+    from dgm.sandbox.base import SandboxError
+    from dgm.sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox.layout import POLYGLOT_IMAGE
 
     if image in ("polyglot", POLYGLOT_IMAGE):
-        from sandbox.polyglot_image import build_polyglot_image
+        from dgm.sandbox.polyglot_image import build_polyglot_image
 
         report = build_polyglot_image(force=force)
         console().print(f"polyglot image: {report.action} ({report.detail})")
@@ -62,8 +62,8 @@ def check(
     image: ImageOption = "dgm-sandbox:latest",
 ) -> None:
     """Say which backend is in effect and run a short isolation self-check (exit 1 on any failure)."""
-    from sandbox import describe_backends, open_backend
-    from sandbox.selfcheck import run_self_check
+    from dgm.sandbox import describe_backends, open_backend
+    from dgm.sandbox.selfcheck import run_self_check
 
     out = console()
     out.soft_wrap = True

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.base import Task, TaskFormatError, Verdict
-from evals.polyglot.grade import PolyglotHidden, grade_exercise
-from evals.polyglot.languages import LANGUAGE_SPECS
-from evals.polyglot.layout import LANGUAGES, Exercise, read_checkout
-from sandbox import POLYGLOT_IMAGE, Backend
+from dgm.evals.base import Task, TaskFormatError, Verdict
+from dgm.evals.polyglot.grade import PolyglotHidden, grade_exercise
+from dgm.evals.polyglot.languages import LANGUAGE_SPECS
+from dgm.evals.polyglot.layout import LANGUAGES, Exercise, read_checkout
+from dgm.sandbox import POLYGLOT_IMAGE, Backend
 
 INSTRUCTION = """\
 # Exercise: {slug} ({language})

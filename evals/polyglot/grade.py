@@ -18,10 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.base import Verdict
-from evals.polyglot.languages import LANGUAGE_SPECS, Language, ReportError, CaseResult
-from evals.polyglot.layout import Exercise
-from sandbox import TRUSTED_PYTHON, Backend, Limits, SandboxError
+from dgm.evals.base import Verdict
+from dgm.evals.polyglot.languages import LANGUAGE_SPECS, Language, ReportError, CaseResult
+from dgm.evals.polyglot.layout import Exercise
+from dgm.sandbox import TRUSTED_PYTHON, Backend, Limits, SandboxError
 
 DRIVER = Path(__file__).parent.parent / "harness" / "polyglot_driver.py"
 MAX_REPORT = 4 * 1024 * 1024

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Mapping
 
-from evals.polyglot.layout import Exercise
+from dgm.evals.polyglot.layout import Exercise
 
 JEST = "/opt/jest/node_modules"
 JUNIT_CONSOLE = "/usr/share/java/junit-platform-console-standalone.jar"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
-from evals.base import TaskFormatError
+from dgm.evals.base import TaskFormatError
 
 LANGUAGES = ("python", "javascript", "go", "rust", "cpp", "java")
 MAX_FILES = 500

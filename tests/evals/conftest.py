@@ -8,7 +8,7 @@ AGENTS = Path(__file__).parent / "agents"
 
 @pytest.fixture(scope="session")
 def backend():
-    import sandbox
+    from dgm import sandbox
 
     return sandbox.open_backend("docker")
 
@@ -17,8 +17,8 @@ def backend():
 def polyglot_backend():
     """Docker with the polyglot image, built once per session when missing or stale (a few
     minutes from Debian and npm; a no-op when current)."""
-    import sandbox
-    from sandbox.polyglot_image import build_polyglot_image
+    from dgm import sandbox
+    from dgm.sandbox.polyglot_image import build_polyglot_image
 
     build_polyglot_image()
     return sandbox.open_backend("docker", sandbox.POLYGLOT_IMAGE)

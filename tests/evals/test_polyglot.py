@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from evals import TaskFormatError, UnknownSuiteError, get_suite
-from evals.polyglot import parse_languages
-from evals.polyglot.grade import decide, fold_subtests, graded_tree
-from evals.polyglot.languages import LANGUAGE_SPECS, ReportError, CaseResult
-from evals.polyglot.layout import LANGUAGES, example_files
-from evals.registry import image_for
-from sandbox import DEFAULT_IMAGE, POLYGLOT_IMAGE
+from dgm.evals import TaskFormatError, UnknownSuiteError, get_suite
+from dgm.evals.polyglot import parse_languages
+from dgm.evals.polyglot.grade import decide, fold_subtests, graded_tree
+from dgm.evals.polyglot.languages import LANGUAGE_SPECS, ReportError, CaseResult
+from dgm.evals.polyglot.layout import LANGUAGES, example_files
+from dgm.evals.registry import image_for
+from dgm.sandbox import DEFAULT_IMAGE, POLYGLOT_IMAGE
 
 from tests.evals.polyglot_attacks import ATTACKS
 
@@ -106,7 +106,7 @@ def test_language_scores_and_table():
     from rich.console import Console
 
     from dgm.cli.eval import languages_table
-    from evals.polyglot import language_scores
+    from dgm.evals.polyglot import language_scores
 
     scores = language_scores([("polyglot/go/a", True), ("polyglot/go/b", False), ("polyglot/java/a", True),
                               ("humaneval/HumanEval-1", True)])
@@ -188,7 +188,7 @@ def test_dgm_eval_on_the_sample(tmp_path, polyglot_backend):
 
 
 def test_polyglot_image_needs_docker():
-    from sandbox import NoBackendError, open_backend
+    from dgm.sandbox import NoBackendError, open_backend
 
     with pytest.raises(NoBackendError, match="only the default root filesystem"):
         open_backend("bwrap", POLYGLOT_IMAGE)
