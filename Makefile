@@ -24,10 +24,10 @@ run: setup system
 	scripts/with-docker.sh scripts/main-job.sh
 
 test: setup system
-	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && $(BIN)/pytest $(PYTEST_ARGS)'
+	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && $(BIN)/dgm sandbox build --image polyglot && $(BIN)/pytest $(PYTEST_ARGS)'
 
 bench: setup system
-	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done'
+	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && $(BIN)/dgm sandbox build --image polyglot && for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done'
 
 lock:
 	uv pip compile -q pyproject.toml --extra dev --extra local --override lock-overrides.txt --generate-hashes --python-version 3.11 -o requirements.lock

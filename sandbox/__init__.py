@@ -14,10 +14,12 @@ from dgm.sandbox.base import (
     TransferCaps,
     TransferError,
 )
-from dgm.sandbox.layout import TRUSTED_PYTHON
+from dgm.sandbox.layout import DEFAULT_IMAGE, POLYGLOT_IMAGE, TRUSTED_PYTHON
 from dgm.sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
+    "DEFAULT_IMAGE",
+    "POLYGLOT_IMAGE",
     "TRUSTED_PYTHON",
     "BackendStatus",
     "describe_backends",

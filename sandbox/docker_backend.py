@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dgm.sandbox.base import Limits, Mount, SandboxError, SandboxStartError
-from dgm.sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
+from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
 
@@ -165,7 +165,8 @@ class DockerBackend:
             self.client.images.get(image)
             info = self.client.info()
         except docker_errors():
-            raise SandboxStartError(f"the sandbox image {image} is missing; build it: dgm sandbox build") from None
+            how = "dgm sandbox build --image polyglot" if image == POLYGLOT_IMAGE else "dgm sandbox build"
+            raise SandboxStartError(f"the sandbox image {image} is missing; build it: {how}") from None
         self.runtime = "runsc" if "runsc" in (info.get("Runtimes") or {}) else None
         self._gate = threading.Condition()
         self._starting = 0
@@ -223,7 +224,7 @@ class DockerBackend:
                 self._gate.wait_for(lambda: self._starting == 0, timeout=30)
         removed = 0
         try:
-            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}):
+            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}, ignore_removed=True):
                 owner = container.labels.get("dgm.owner", "")
                 if include_own and owner == own:
                     pass
@@ -243,7 +244,7 @@ class DockerBackend:
         while someone keeps asking."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}) if c.labels.get("dgm.owner") == own]
+            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}, ignore_removed=True) if c.labels.get("dgm.owner") == own]
             if not left:
                 return
             for container in left:

@@ -165,14 +165,14 @@ def _in_root(root: Path, rel: str) -> Path:
     raise BuildError(f"too many symlinks resolving /{rel} in {root}")
 
 
-def image_current(client: object, image: str) -> bool:
+def image_current(client: object, image: str, version: str | None = None) -> bool:
     import docker.errors
 
     try:
         found = client.images.get(image)  # type: ignore[attr-defined]
     except docker.errors.ImageNotFound:
         return False
-    return (found.labels or {}).get(VERSION_LABEL) == image_version()
+    return (found.labels or {}).get(VERSION_LABEL) == (version or image_version())
 
 
 def build_image(image: str, force: bool = False, method: str = "auto") -> BuildReport:
@@ -222,14 +222,16 @@ def base_image_available(client: object, pull: bool) -> bool:
         return False
 
 
-def import_rootfs(client: object, image: str) -> None:
-    """`tar -C ROOTFS -c . | docker import` with the user, workdir and version label set.
+def import_rootfs(client: object, image: str, root: Path | None = None, version: str | None = None) -> None:
+    """`tar -C ROOTFS -c . | docker import` with the user, workdir and version label set
+    (another root filesystem and version for derived images such as the polyglot one).
 
     Raises: BuildError.
     """
     from dgm.sandbox.docker_backend import docker_errors
 
-    root = rootfs_dir()
+    root = root or rootfs_dir()
+    version = version or image_version()
     repo, _, tag = image.partition(":")
     changes = [
         f"USER {SANDBOX_UID}:{SANDBOX_UID}",
@@ -237,7 +239,7 @@ def import_rootfs(client: object, image: str) -> None:
         "ENV PATH=/usr/local/bin:/usr/bin:/bin",
         "ENV LANG=C.UTF-8",
         'CMD ["sleep", "infinity"]',
-        f"LABEL {VERSION_LABEL}={image_version()}",
+        f"LABEL {VERSION_LABEL}={version}",
     ]
     with build_lock():
         finish_rootfs(root)  # the current runner, baked in for users of plain `docker run`
@@ -249,7 +251,7 @@ def import_rootfs(client: object, image: str) -> None:
         finally:
             tar.stdout.close()  # type: ignore[union-attr]
             tar.wait()
-    if not image_current(client, image):
+    if not image_current(client, image, version):
         raise BuildError(f"docker import did not produce {image} with the expected version label")
     prune_old_images(client)
 

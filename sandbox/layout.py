@@ -11,6 +11,8 @@ from typing import Sequence
 from dgm.sandbox.base import Mount, SandboxStartError
 
 DEFAULT_IMAGE = "dgm-sandbox:latest"
+POLYGLOT_IMAGE = "dgm-sandbox-polyglot:latest"
+"""The default image plus six toolchains (`dgm sandbox build --image polyglot`), for the polyglot suites."""
 SANDBOX_UID = 10001
 """The non-root user baked into the image (name `dgm`); every session runs as it."""
 SANDBOX_USER = "dgm"

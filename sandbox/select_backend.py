@@ -51,6 +51,10 @@ def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE) -> Backend:
     if name not in ("auto", *BACKENDS):
         raise NoBackendError(f"unknown sandbox backend '{name}': choose auto, docker or bwrap")
     problems = []
+    if image != DEFAULT_IMAGE and name in ("auto", "bwrap"):
+        if name == "bwrap":
+            raise NoBackendError(f"the bwrap backend runs only the default root filesystem, not the image {image}: use docker")
+        name = "docker"  # bwrap has no other root filesystem: never fall back to a wrong one
     if name in ("auto", "docker"):
         from dgm.sandbox.docker_backend import DockerBackend
 

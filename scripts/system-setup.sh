@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap) on a
+# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap; npm for
+# the polyglot image's jest) on a
 # Debian or Ubuntu machine. As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 missing=()
@@ -7,6 +8,7 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "dgm: missing system packages: ${missing[*]}" >&2

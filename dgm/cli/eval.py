@@ -37,10 +37,22 @@ def scores_table(report: Any) -> Any:
     return table
 
 
+def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
+    """Polyglot scores per language (a pure view)."""
+    from rich.table import Table
+
+    table = Table(title="polyglot by language")
+    for column in ("language", "passed", "tasks", "score"):
+        table.add_column(column)
+    for language, (passed, total) in scores.items():
+        table.add_row(language, str(passed), str(total), f"{passed / total:.3f}")
+    return table
+
+
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
-    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning or custom:PATH (repeatable).")] = ["humaneval"],
+    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning, custom:PATH, polyglot[-LANG][+tests]:PATH (repeatable).")] = ["humaneval"],
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N tasks per suite.")] = None,
     stage_plan: Annotated[Optional[str], typer.Option("--stage-plan", help='Stages as TASKS[:MIN_SCORE],... e.g. "10:0.4,50".')] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
@@ -65,7 +77,9 @@ def main(
         plan = parse_stage_plan(stage_plan, seed)
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
-    chosen = sandbox.open_backend(backend)
+    from dgm.evals.registry import image_for
+
+    chosen = sandbox.open_backend(backend, image_for(suite))
     note = local_banner(model or "")
     if note and not json_out:
         console().print(f"[bold yellow]{note}[/]")
@@ -73,14 +87,22 @@ def main(
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=access.gateway, cache=access.cache)
         spent = access.spend()
+    languages = {}
+    if any(s.startswith("polyglot") for s in suite):
+        from dgm.evals.polyglot import language_scores
+
+        languages = language_scores([(r.task_id, r.passed) for r in report.results])
     if json_out:
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
+        extra = {"polyglot_languages": {k: list(v) for k, v in languages.items()}} if languages else {}
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, **extra})
         return
     out = console()
     if not model:
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
+    if languages:
+        out.print(languages_table(languages))
     if note:
         out.print(f"[bold yellow]{note}[/]")
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"

@@ -20,10 +20,18 @@ def build(
     method: Annotated[str, typer.Option("--method", help="Docker image: auto, dockerfile or offline.")] = "auto",
     image: ImageOption = "dgm-sandbox:latest",
 ) -> None:
-    """Build the bubblewrap root filesystem and the Docker image (offline when no registry answers)."""
+    """Build the bubblewrap root filesystem and the Docker image (offline when no registry answers).
+    `--image polyglot` builds the polyglot image (six toolchains; Docker only)."""
     from dgm.sandbox.base import SandboxError
     from dgm.sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox.layout import POLYGLOT_IMAGE
 
+    if image in ("polyglot", POLYGLOT_IMAGE):
+        from dgm.sandbox.polyglot_image import build_polyglot_image
+
+        report = build_polyglot_image(force=force)
+        console().print(f"polyglot image: {report.action} ({report.detail})")
+        return
     if backend not in ("docker", "bwrap", "all"):
         raise typer.BadParameter("--backend must be docker, bwrap or all")
     if method not in ("auto", "dockerfile", "offline"):

@@ -47,6 +47,7 @@ def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopCon
     archive's errors, NoBackendError (no sandbox backend works here).
     """
     from dgm.archive import Archive
+    from dgm.evals.registry import image_for
     from dgm.sandbox import open_backend
 
     from dgm.loop.executor import make_executor
@@ -56,7 +57,7 @@ def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopCon
     with ExitStack() as stack:
         stack.enter_context(daemon_lock(run_dir))
         store = stack.enter_context(Archive.open(run_dir))
-        backend = open_backend(config.sandbox.backend, image=config.sandbox.image)
+        backend = open_backend(config.sandbox.backend, image=image_for(list(config.eval.suites), config.sandbox.image))
         gateway = stack.enter_context(open_gateway(config, store))
         executor = stack.enter_context(make_executor(config))
         yield LoopContext(run_dir, config, store, backend, gateway, executor)

@@ -13,6 +13,17 @@ def backend():
     return sandbox.open_backend("docker")
 
 
+@pytest.fixture(scope="session")
+def polyglot_backend():
+    """Docker with the polyglot image, built once per session when missing or stale (a few
+    minutes from Debian and npm; a no-op when current)."""
+    from dgm import sandbox
+    from dgm.sandbox.polyglot_image import build_polyglot_image
+
+    build_polyglot_image()
+    return sandbox.open_backend("docker", sandbox.POLYGLOT_IMAGE)
+
+
 @pytest.fixture
 def make_agent(tmp_path):
     """make_agent(name, script, {file: text}) -> an agent directory: agents/<script> as

@@ -1,0 +1,2 @@
+#define DGMCHECK_MAIN
+#include "test/check.hpp"

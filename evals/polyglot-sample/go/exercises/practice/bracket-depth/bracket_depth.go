@@ -1,0 +1,5 @@
+package bracketdepth
+
+func MaxDepth(text string) int {
+	panic("Please implement the MaxDepth function")
+}

@@ -1,0 +1,3 @@
+module rotateletters
+
+go 1.19

@@ -1,0 +1,3 @@
+export const rotate = (text, shift) => {
+  throw new Error('Remove this line and implement the function');
+};

@@ -1,0 +1,2 @@
+def rotate(text, shift):
+    pass

@@ -1,0 +1,3 @@
+pub fn max_depth(text: &str) -> i32 {
+    todo!("how deep do the brackets of {text:?} nest?")
+}

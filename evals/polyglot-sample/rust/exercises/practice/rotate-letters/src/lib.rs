@@ -1,0 +1,3 @@
+pub fn rotate(text: &str, shift: i32) -> String {
+    todo!("rotate {text:?} by {shift}")
+}
