@@ -14,11 +14,13 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
+from sandbox.foreign import WORKSPACE_SEED
 from sandbox.layout import TRUSTED_PYTHON
 from sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
     "TRUSTED_PYTHON",
+    "WORKSPACE_SEED",
     "BackendStatus",
     "describe_backends",
     "open_backend",
