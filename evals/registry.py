@@ -1,5 +1,5 @@
 """Suites by name: `get_suite("humaneval")`, `get_suite("reasoning", size=5)`,
-`get_suite("custom:PATH")`. Suite modules are imported only when asked for."""
+`get_suite("custom:PATH")`, `get_suite("swebench:FILE")`. Suite modules are imported only when asked for."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ SUITES: dict[str, tuple[str, str]] = {
     "humaneval-fix": ("evals.humaneval_fix", "HumanEvalFixSuite"),
     "reasoning": ("evals.reasoning", "ReasoningSuite"),
     "custom": ("evals.custom", "CustomSuite"),
+    "swebench": ("evals.swebench", "SweBenchSuite"),
 }
+TAKES_PATH = {"custom": "a folder", "swebench": "a file of instances"}
 
 
 def suite_names() -> list[str]:
-    """Registered names; 'custom' takes a folder: 'custom:PATH'."""
+    """Registered names; 'custom' takes a folder ('custom:PATH'), 'swebench' a file ('swebench:FILE')."""
     return list(SUITES)
 
 
@@ -27,12 +29,12 @@ def get_suite(name: str, **options: Any) -> Suite:
     custom folder."""
     base, _, arg = name.partition(":")
     if base not in SUITES:
-        raise UnknownSuiteError(f"unknown suite '{name}' (known: {', '.join(suite_names())}; custom:PATH for a folder)")
+        raise UnknownSuiteError(f"unknown suite '{name}' (known: {', '.join(suite_names())}; custom:PATH for a folder, swebench:FILE for SWE-bench instances)")
     module, cls = SUITES[base]
     factory = getattr(importlib.import_module(module), cls)
-    if base == "custom":
+    if base in TAKES_PATH:
         if not arg:
-            raise UnknownSuiteError("the custom suite needs a folder: --suite custom:PATH")
+            raise UnknownSuiteError(f"the {base} suite needs {TAKES_PATH[base]}: --suite {base}:PATH")
         return factory(Path(arg), **options)
     if arg:
         raise UnknownSuiteError(f"suite '{base}' takes no argument (got '{name}')")

@@ -68,7 +68,7 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
-    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning or custom:PATH (repeatable).")] = ["humaneval"],
+    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning, custom:PATH or swebench:FILE (repeatable).")] = ["humaneval"],
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N tasks per suite.")] = None,
     stage_plan: Annotated[Optional[str], typer.Option("--stage-plan", help='Stages as TASKS[:MIN_SCORE],... e.g. "10:0.4,50".')] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
@@ -76,6 +76,7 @@ def main(
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
+    swebench_image: Annotated[Optional[str], typer.Option("--swebench-image", help="Environment image template of swebench:FILE suites ({id}: the instance id as swebench names images).")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
@@ -93,7 +94,8 @@ def main(
     chosen = sandbox.open_backend(backend)
     with model_access(model, api_base or "") as (llm, cache, spend):
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
-                          progress=not json_out, llm=llm, cache=cache)
+                          progress=not json_out, llm=llm, cache=cache,
+                          suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
         spent = spend()
     if json_out:
         print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})

@@ -16,8 +16,9 @@ def check_before_start(config: RunConfig) -> None:
     from dgm.errors import ConfigError
     from dgm.llm import missing_credentials
 
+    options = config.suite_options()
     for suite in config.eval.suites:
-        get_suite(suite)
+        get_suite(suite, **options.get(suite.partition(":")[0], {}))
     if not config.model.is_dry_run:
         missing = missing_credentials(config.model.name, config.model.api_base)
         if missing:

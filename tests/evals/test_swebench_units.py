@@ -1,0 +1,112 @@
+"""swebench:FILE without Docker: loading and its errors, image names, the diff filter, the
+decision, and the run config's mirror of the suite's options."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from evals import get_suite
+from evals.swebench import DEFAULT_IMAGE_TEMPLATE, SweBenchOptions, image_name
+from evals.swebench_data import Instance, SweBenchFormatError, load_instances
+from evals.swebench_grade import Decision, decide, eval_script, filter_patch, patch_files
+
+TEST_PATCH = "diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -0,0 +1 @@\n+x\n"
+RECORD = {
+    "instance_id": "astropy__astropy-12907", "repo": "astropy/astropy", "base_commit": "abc", "version": "4.3",
+    "problem_statement": "p", "patch": "", "test_patch": TEST_PATCH,
+    "FAIL_TO_PASS": '["tests/test_a.py::test_x"]', "PASS_TO_PASS": "[]",
+}  # fmt: skip
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_json_list_json_lines_and_parquet_load_alike(tmp_path):
+    as_list = load_instances(write(tmp_path, "a.json", json.dumps([RECORD])))
+    as_lines = load_instances(write(tmp_path, "b.json", json.dumps(RECORD) + "\n" + json.dumps({**RECORD, "instance_id": "x__y-1"})))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([RECORD]), tmp_path / "c.parquet")
+    as_parquet = load_instances(tmp_path / "c.parquet")
+    assert as_list[0] == as_lines[0] == as_parquet[0]
+    assert as_list[0].fail_to_pass == ("tests/test_a.py::test_x",) and as_list[0].pass_to_pass == ()
+    assert [i.instance_id for i in as_lines] == ["astropy__astropy-12907", "x__y-1"]
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("missing.json", None, "no such file"),
+        ("g.json", "{not json\n", "line 1 is not JSON"),
+        ("e.jsonl", "", "holds no instances"),
+        ("m.json", json.dumps([{k: v for k, v in RECORD.items() if k != "test_patch"}]), "instance 1: missing test_patch"),
+        ("l.json", json.dumps([{**RECORD, "FAIL_TO_PASS": "[oops"}]), "astropy__astropy-12907: FAIL_TO_PASS is not a JSON list"),
+        ("f.json", json.dumps([{**RECORD, "FAIL_TO_PASS": "[]"}]), "FAIL_TO_PASS is empty"),
+        ("t.json", json.dumps([{**RECORD, "test_patch": "just words"}]), "test_patch is not a git diff"),
+        ("d.json", json.dumps([RECORD, RECORD]), "appears twice"),
+        ("p.parquet", "not parquet", "not a readable parquet file"),
+    ],
+)
+def test_bad_files_and_instances_get_one_line_errors(tmp_path, name, text, message):
+    path = tmp_path / name if text is None else write(tmp_path, name, text)
+    with pytest.raises(SweBenchFormatError) as info:
+        get_suite(f"swebench:{path}")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_image_names_follow_the_swebench_rule_and_bad_templates_say_so():
+    instance = load_instance()
+    assert image_name(DEFAULT_IMAGE_TEMPLATE, instance) == "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest"
+    assert image_name("mirror/{instance_id}", instance) == "mirror/astropy__astropy-12907"
+    assert image_name("x", dataclasses.replace(instance, image="own:1")) == "own:1"
+    with pytest.raises(SweBenchFormatError, match="known fields"):
+        image_name("x/{nope}", instance)
+
+
+def load_instance() -> Instance:
+    from evals.swebench_data import _instance
+
+    return _instance(dict(RECORD), "t")
+
+
+def test_diff_filter_drops_test_files_and_hooks_but_keeps_the_fix():
+    section = "diff --git a/{0} b/{0}\n--- a/{0}\n+++ b/{0}\n@@ -1 +1 @@\n-a\n+b\n"
+    diff = "".join(section.format(p) for p in ("src/a.py", "tests/test_a.py", "conftest.py", "pkg/x.pth", "src/b.py"))
+    out = filter_patch(diff, set(patch_files(TEST_PATCH)))
+    assert patch_files(out.patch) == ["src/a.py", "src/b.py"]
+    assert out.dropped == ("tests/test_a.py", "conftest.py", "pkg/x.pth")
+
+
+def test_decision_needs_every_listed_test_passing():
+    instance = dataclasses.replace(load_instance(), fail_to_pass=("f",), pass_to_pass=("p",))
+    assert decide(instance, {"f": "PASSED", "p": "PASSED"}, True).resolved
+    assert decide(instance, {"f": "PASSED"}, True) == Decision(False, "failed", "1 test(s) not passing (PASS_TO_PASS first): p: missing")
+    assert not decide(instance, {"f": "SKIPPED", "p": "PASSED"}, True).resolved  # a skip is not a fix
+    assert decide(instance, {"f": "PASSED", "p": "PASSED"}, False).reason == "no-tests"
+
+
+def test_known_repositories_use_the_packages_eval_script_and_others_need_a_command():
+    script = eval_script(load_instance(), "", "/testbed")
+    assert "conda activate testbed" in script and ">>>>> Start Test Output" in script  # swebench's own
+    unknown = dataclasses.replace(load_instance(), repo="me/mine")
+    with pytest.raises(SweBenchFormatError, match="name a test_cmd"):
+        eval_script(unknown, "", "/testbed")
+    own = eval_script(unknown, "pytest -rA", "/testbed")
+    assert "git checkout abc -- tests/test_a.py" in own and own.index("Start Test Output") < own.index("pytest -rA")
+
+
+def test_run_config_mirrors_the_suite_options():
+    from dgm.config import RunConfig, SwebenchConfig, dump_config, parse_config
+
+    ours = {f.name: f.default for f in dataclasses.fields(SwebenchConfig)}
+    assert ours == {f.name: f.default for f in dataclasses.fields(SweBenchOptions)}
+    config = parse_config('[swebench]\nimage_template = "mirror/{id}"\n')
+    assert config.suite_options()["swebench"]["image_template"] == "mirror/{id}"
+    assert parse_config(dump_config(config)) == config and RunConfig().swebench == SwebenchConfig()
