@@ -18,15 +18,16 @@ from typing import Mapping, Sequence
 from evals.agent_run import GIT_SAFE
 from evals.base import PATCH_FILE, EvalError, Task, TaskEnvironment, Verdict
 from evals.swebench_data import Instance, SweBenchFormatError, load_instances
-from evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, status_map
-from sandbox import Backend, Limits, SandboxError, TransferCaps, TransferError
+from evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, recorded_exit_code, status_map
+from sandbox import Backend, Limits, SandboxError
 
 DEFAULT_IMAGE_TEMPLATE = "swebench/sweb.eval.x86_64.{id}:latest"
 """{id} is the instance id as the swebench package writes it in image names (lower case,
 '__' as '_1776_'); {instance_id} is the id as it is; {repo} and {version} are also known."""
 SOURCE = "/testbed"
 GRADE_DIR = "/tmp/dgm-grade"
-LOG_CAPS = TransferCaps(max_bytes=64 << 20, max_files=64, max_file_bytes=32 << 20)
+LOG_BYTES = 16 << 20
+"""Cap of the test log (the runner keeps the head: a flood loses the end marker and fails)."""
 LOG_TAIL = 30_000
 HINT = (
     "If /opt/miniconda3/envs/testbed exists, it is the repository's Python environment: run tests with "
@@ -72,8 +73,9 @@ def instruction(instance: Instance) -> str:
         f"# Resolve this issue in the repository at /work\n\n{instance.problem_statement.strip()}\n\n---\n"
         f"The repository {instance.repo} is checked out in /work at commit {instance.base_commit}. Change the code "
         "in /work so that the issue is resolved; your output is the diff of /work against that commit. Hidden tests "
-        "decide: changes to the files those tests live in, and to test configuration (conftest.py, setup.cfg, "
-        f"tox.ini, pytest.ini, pyproject.toml), are discarded before grading. {HINT}\n"
+        "decide: changes to test files (test_*.py, *_test.py, anything under a tests/ directory, the files the "
+        "hidden tests live in) and to test configuration (conftest.py, setup.cfg, tox.ini, pytest.ini, "
+        f"pyproject.toml) are discarded before grading. {HINT}\n"
     )
 
 
@@ -104,12 +106,12 @@ class SweBenchSuite:
         o, env = self.options, task.environment
         assert env is not None
         return Limits(wall_seconds=o.test_timeout + 900, exec_timeout=o.test_timeout, memory_mb=o.memory_mb, pids=1024,
-                      cpus=2.0, output_bytes=200_000, work_mb=o.work_mb, tmp_mb=512, image=env.image,
+                      cpus=2.0, output_bytes=LOG_BYTES, work_mb=o.work_mb, tmp_mb=512, image=env.image,
                       workspace_source=env.workspace_source)  # fmt: skip
 
     def _grade_one(self, backend: Backend, task: Task, output: Mapping[str, bytes]) -> Verdict:
         instance: Instance = task.hidden
-        diff = output.get(PATCH_FILE, b"").decode("utf-8", "replace")
+        diff = output.get(PATCH_FILE, b"").decode("utf-8", "surrogateescape")  # bytes kept as they are
         filtered = filter_patch(diff, set(patch_files(instance.test_patch)))
         try:
             script = eval_script(instance, self.options.test_cmd, SOURCE)
@@ -120,18 +122,22 @@ class SweBenchSuite:
             notes.append("left out of the diff (tests, hooks): " + ", ".join(filtered.dropped))
         try:
             with backend.start(self._limits(task), [], {"purpose": "grade", "task": task.id[:60]}) as session:
-                session.put_files(GRADE_DIR, {"agent.patch": filtered.patch.encode(), "eval.sh": script.encode()})
+                patch = filtered.patch.encode("utf-8", "surrogateescape")
+                session.put_files(GRADE_DIR, {"agent.patch": patch, "eval.sh": script.encode()})
                 applied = session.exec(["sh", "-c", apply_script(f"{GRADE_DIR}/agent.patch")], timeout=300, env=GIT_SAFE)
                 notes.append("apply: " + (applied.stdout + applied.stderr).decode("utf-8", "replace").strip()[-2_000:])
                 if not applied.ok:
                     return Verdict(task.id, False, "patch-failed", "\n".join(notes))
-                run = session.exec(["sh", "-c", f"mkdir -p {GRADE_DIR}/out && bash {GRADE_DIR}/eval.sh > {GRADE_DIR}/out/test.log 2>&1"],
-                                   timeout=self.options.test_timeout, env=GIT_SAFE)  # fmt: skip
-                if run.timed_out:
-                    return Verdict(task.id, False, "timeout", "\n".join(notes + ["the test run timed out"]))
-                log = session.get_files(f"{GRADE_DIR}/out", LOG_CAPS).get("test.log", b"").decode("utf-8", "replace")
-        except (SandboxError, TransferError) as exc:
+                # The log is the command's output stream as the runner relays it: code under test
+                # can add lines to it, but not rewrite what was already sent (a file it could).
+                run = session.exec(["bash", "-c", f"bash {GRADE_DIR}/eval.sh 2>&1"], timeout=self.options.test_timeout, env=GIT_SAFE)
+        except SandboxError as exc:
             return Verdict(task.id, False, "grader-error", "\n".join(notes + [str(exc)]))
+        if run.timed_out:
+            return Verdict(task.id, False, "timeout", "\n".join(notes + ["the test run timed out"]))
+        log = run.stdout.decode("utf-8", "replace")
+        if run.stdout_truncated:
+            notes.append(f"the test log passed {LOG_BYTES} bytes and was cut")
         with tempfile.TemporaryDirectory(prefix="dgm-swebench-") as tmp:
             log_path = Path(tmp) / "test.log"
             log_path.write_text(log, encoding="utf-8")
@@ -139,7 +145,7 @@ class SweBenchSuite:
                 statuses, ran = status_map(instance, log, str(log_path), self.options.log_parser)
             except EvalError as exc:
                 return Verdict(task.id, False, "grader-error", "\n".join(notes + [str(exc)]))
-        decision = decide(instance, statuses, ran)
+        decision = decide(instance, statuses, ran, recorded_exit_code(log))
         notes += [decision.detail, "--- test log (tail) ---", log[-LOG_TAIL:]]
         return Verdict(task.id, decision.resolved, decision.reason, "\n".join(notes))
 

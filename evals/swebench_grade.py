@@ -27,6 +27,13 @@ from evals.swebench_data import Instance, SweBenchFormatError
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py", "*.pth", "pytest.ini", "tox.ini", "setup.cfg",
               "pyproject.toml", ".coveragerc", "noxfile.py")  # fmt: skip
 """Files that can change how tests run or report: never taken from the agent's diff."""
+TEST_FILES = ("test_*.py", "*_test.py")
+TEST_DIR = "tests"
+"""Test files and anything under a `tests` directory are never taken from the agent's diff
+either: SWE-bench split each fix into patch and test_patch by a broader rule of the same kind,
+so no gold patch touches them."""
+EXIT_CODE = "DGM_TEST_EXIT_CODE="
+_EXIT_LINE = re.compile(rf"^{EXIT_CODE}(\d+)$", re.MULTILINE)
 START = ">>>>> Start Test Output"
 END = ">>>>> End Test Output"
 PASSING = ("PASSED", "XFAIL")
@@ -61,8 +68,9 @@ def patch_files(patch: str) -> list[str]:
 
 
 def is_hook(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return any(fnmatch.fnmatch(name, p) for p in HOOK_FILES)
+    """A file that can hook the test run, or a test file (see TEST_FILES)."""
+    parts = PurePosixPath(path).parts
+    return TEST_DIR in parts[:-1] or any(fnmatch.fnmatch(parts[-1], p) for p in (*HOOK_FILES, *TEST_FILES))
 
 
 def filter_patch(patch: str, protected: set[str]) -> FilteredPatch:
@@ -129,7 +137,7 @@ def eval_script(instance: Instance, test_cmd: str, source: str) -> str:
     same shape around `test_cmd` (reset test files, apply the test patch, markers, tests)."""
     spec = known_spec(instance)
     if spec is not None:
-        return spec.eval_script
+        return with_exit_code(spec.eval_script)
     command = instance.test_cmd or test_cmd
     if not command:
         raise SweBenchFormatError(
@@ -144,7 +152,27 @@ def eval_script(instance: Instance, test_cmd: str, source: str) -> str:
     lines = ["#!/bin/bash", "set -uxo pipefail", f"cd {shlex.quote(source)}", *resets,
              f"git apply -v - <<'{HEREDOC}'\n{instance.test_patch}\n{HEREDOC}",
              f": '{START}'", command, f": '{END}'"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return with_exit_code("\n".join(lines) + "\n")
+
+
+def with_exit_code(script: str) -> str:
+    """Record the test command's own exit status right after the end marker (the script's
+    status is that of its last step). Only lines after the marker are read for it."""
+    lines = script.split("\n")
+    for i, line in enumerate(lines):
+        if line == f": '{END}'":
+            lines[i : i + 1] = ["dgm_status=$?", line, f'echo "{EXIT_CODE}$dgm_status"']
+            return "\n".join(lines)
+    raise SweBenchFormatError("the evaluation script has no end-of-tests marker")
+
+
+def recorded_exit_code(log: str) -> int | None:
+    """The test command's exit status from after the last end marker: the largest one found,
+    so a line the candidate's leftover processes print cannot replace a failure by a 0."""
+    if END not in log:
+        return None
+    codes = [int(c) for c in _EXIT_LINE.findall(log.rsplit(END, 1)[1])]
+    return max(codes) if codes else None
 
 
 def _parser(instance: Instance, log_parser: str) -> Callable[[str, Any], dict[str, str]]:
@@ -177,14 +205,17 @@ def status_map(instance: Instance, log: str, log_path: str, log_parser: str) -> 
     return statuses, True
 
 
-def decide(instance: Instance, statuses: dict[str, str], ran: bool) -> Decision:
+def decide(instance: Instance, statuses: dict[str, str], ran: bool, exit_code: int | None = None) -> Decision:
     """Resolved only when every FAIL_TO_PASS and PASS_TO_PASS test is reported passing (a
     skipped or missing test counts as not passing). Repositories whose parser records only
-    failures (the swebench package's FAIL_ONLY_REPOS) pass a test that is not reported failing."""
+    failures (the swebench package's FAIL_ONLY_REPOS) pass a test that is not reported failing.
+    A test command that failed while its log reports no failing test is not believed."""
     from swebench.harness.constants import FAIL_ONLY_REPOS
 
     if not ran:
         return Decision(False, "no-tests", "the log shows no test run")
+    if exit_code not in (None, 0) and not any(s in ("FAILED", "ERROR") for s in statuses.values()):
+        return Decision(False, "inconsistent-log", f"the tests exited {exit_code} but the log reports no failure")
     fail_only = instance.repo in FAIL_ONLY_REPOS
     bad = []
     for test in (*instance.fail_to_pass, *instance.pass_to_pass):

@@ -12,9 +12,13 @@ from evals import Stage, StagePlan, evaluate
 from evals.base import PATCH_FILE
 from evals.swebench import SweBenchSuite
 from sandbox import Limits
-from tests.evals.swebench_world import TEMPLATE, TEST_ADD, TEST_CMD, World, build_world, diff_of, fixed
+from tests.evals.swebench_world import BASE_FILES, TEMPLATE, TEST_ADD, TEST_CMD, World, build_world, diff_of, fixed
 
 pytestmark = pytest.mark.docker
+
+
+FORGER = "import atexit\natexit.register(print, 'PASSED tests/test_calc.py::test_add')\n\n\n"
+"""Prints a passing line for the failing test after pytest's own summary."""
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +44,7 @@ def test_gold_resolves_and_gamed_or_broken_patches_do_not(backend, world):
         "deletes-tests": diff_of(repo, {"tests/test_calc.py": None}),
         "conftest-hook": diff_of(repo, {"conftest.py": hook}),
         "breaks-pass-to-pass": diff_of(repo, {"calc/__init__.py": fixed(add="a + b", sub="a + b")}),
+        "prints-forged-results": diff_of(repo, {"calc/__init__.py": FORGER + BASE_FILES["calc/__init__.py"]}),
         "garbage": "this is not a diff \x00\xff\n",
         "broken-hunk": "diff --git a/calc/__init__.py b/calc/__init__.py\n--- a/calc/__init__.py\n+++ b/calc/__init__.py\n@@ -1,2 +1,2 @@\n-nothing here\n+x\n",
     }
@@ -55,6 +60,7 @@ def test_gold_resolves_and_gamed_or_broken_patches_do_not(backend, world):
         "deletes-tests": (False, "failed"),
         "conftest-hook": (False, "failed"),
         "breaks-pass-to-pass": (False, "failed"),
+        "prints-forged-results": (False, "inconsistent-log"),
         "garbage": (False, "patch-failed"),
         "broken-hunk": (False, "patch-failed"),
         "gold2": (True, "ok"),

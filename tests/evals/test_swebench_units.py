@@ -11,7 +11,7 @@ import pytest
 from evals import get_suite
 from evals.swebench import DEFAULT_IMAGE_TEMPLATE, SweBenchOptions, image_name
 from evals.swebench_data import Instance, SweBenchFormatError, load_instances
-from evals.swebench_grade import Decision, decide, eval_script, filter_patch, patch_files
+from evals.swebench_grade import Decision, decide, eval_script, filter_patch, patch_files, recorded_exit_code, with_exit_code
 
 TEST_PATCH = "diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -0,0 +1 @@\n+x\n"
 RECORD = {
@@ -78,10 +78,12 @@ def load_instance() -> Instance:
 
 def test_diff_filter_drops_test_files_and_hooks_but_keeps_the_fix():
     section = "diff --git a/{0} b/{0}\n--- a/{0}\n+++ b/{0}\n@@ -1 +1 @@\n-a\n+b\n"
-    diff = "".join(section.format(p) for p in ("src/a.py", "tests/test_a.py", "conftest.py", "pkg/x.pth", "src/b.py"))
+    paths = ("src/a.py", "tests/test_a.py", "conftest.py", "pkg/x.pth", "pkg/tests/helpers.py", "pkg/test_x.py",
+             "django/test/utils.py", "src/b.py")  # fmt: skip
+    diff = "".join(section.format(p) for p in paths)
     out = filter_patch(diff, set(patch_files(TEST_PATCH)))
-    assert patch_files(out.patch) == ["src/a.py", "src/b.py"]
-    assert out.dropped == ("tests/test_a.py", "conftest.py", "pkg/x.pth")
+    assert patch_files(out.patch) == ["src/a.py", "django/test/utils.py", "src/b.py"]
+    assert out.dropped == ("tests/test_a.py", "conftest.py", "pkg/x.pth", "pkg/tests/helpers.py", "pkg/test_x.py")
 
 
 def test_decision_needs_every_listed_test_passing():
@@ -90,6 +92,15 @@ def test_decision_needs_every_listed_test_passing():
     assert decide(instance, {"f": "PASSED"}, True) == Decision(False, "failed", "1 test(s) not passing (PASS_TO_PASS first): p: missing")
     assert not decide(instance, {"f": "SKIPPED", "p": "PASSED"}, True).resolved  # a skip is not a fix
     assert decide(instance, {"f": "PASSED", "p": "PASSED"}, False).reason == "no-tests"
+    assert decide(instance, {"f": "PASSED", "p": "PASSED"}, True, exit_code=1).reason == "inconsistent-log"
+    assert decide(instance, {"f": "PASSED", "p": "PASSED", "other": "FAILED"}, True, exit_code=1).resolved
+
+
+def test_the_exit_code_is_read_after_the_end_marker_and_a_failure_wins():
+    end = ": '>>>>> End Test Output'"
+    assert recorded_exit_code(f"DGM_TEST_EXIT_CODE=0\n{end}\nDGM_TEST_EXIT_CODE=1\nDGM_TEST_EXIT_CODE=0\n") == 1
+    assert recorded_exit_code(f"{end}\n+ echo DGM_TEST_EXIT_CODE=0\n") is None
+    assert "dgm_status=$?\n" + end + '\necho "DGM_TEST_EXIT_CODE=$dgm_status"' in with_exit_code(f"run\n{end}\nreset\n")
 
 
 def test_known_repositories_use_the_packages_eval_script_and_others_need_a_command():
