@@ -4,6 +4,7 @@ Docker, the swebench package's pytest log parser."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,23 @@ def test_an_agent_runs_in_the_instance_image_through_evaluate(backend, make_agen
     again = evaluate(agent, [f"swebench:{data}"], plan, backend, archive=archive, agent_id=a.id, limits=limits,
                      progress=False, suite_options=options)  # fmt: skip
     assert again.reused and [r.task_id for r in again.results] == [r.task_id for r in report.results]
+
+
+def test_dgm_eval_runs_the_seed_agent_on_an_instance_with_the_gateway_mounted(world, tmp_path):
+    """The CLI end to end: the seed agent reaches the (scripted) model through the gateway
+    from inside the instance's image; the spend lands in the ledger."""
+    import subprocess
+    import sys
+
+    first = world.data.read_text().splitlines()[0]
+    data = tmp_path / "one.jsonl"
+    data.write_text(first + "\n")
+    seed = Path(__file__).parents[2] / "archive" / "seeds" / "coder"
+    env = {"DGM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "dgm.cli", "eval", str(seed), "--suite", f"swebench:{data}", "--swebench-image", TEMPLATE,
+           "--model", "scripted:dry-run", "--json"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["llm_spend_usd"] > 0 and [r["task_id"] for r in report["results"]] == ["swebench-one/dgm__calc-1"]
+    assert report["results"][0]["exit_reason"] != "grader-error"
