@@ -82,9 +82,13 @@ class ForeignImages:
     """Prepares foreign images for one Docker client. Thread-safe; results are cached per
     process (and the runtime and derived images per machine)."""
 
+    SLOW_TIMEOUT = 3600
+    """Seconds a pull or a build may stay silent (moving a large repository prints nothing)."""
+
     def __init__(self, client: Any, sandbox_image: str) -> None:
         self.client = client
         self.sandbox_image = sandbox_image
+        self._slow: Any = None
         self._lock = threading.Lock()
         self._runtime: Runtime | None = None
         self._prepared: dict[tuple[str, str | None], Prepared] = {}
@@ -94,6 +98,8 @@ class ForeignImages:
         if workspace_source is not None and not _SAFE_PATH.match(workspace_source):
             raise SandboxStartError(f"workspace source {workspace_source!r} must be a plain absolute path")
         key = (image, workspace_source)
+        if key in self._prepared:  # the common case, without waiting behind another image's build
+            return self._prepared[key]
         with self._lock:
             if key not in self._prepared:
                 runtime = self._runtime = self._runtime or self._export_runtime()
@@ -112,7 +118,7 @@ class ForeignImages:
         except _errors() as exc:
             raise SandboxStartError(f"cannot inspect the image {image}: {_one_line(exc)}") from None
         try:
-            return self.client.images.pull(image).id
+            return self._slow_client().images.pull(image).id
         except _errors() as exc:
             raise SandboxStartError(
                 f"the image {image} is not on this machine and cannot be pulled ({_one_line(exc)}); "
@@ -136,11 +142,20 @@ class ForeignImages:
                       f"ln -s /work {source}"]  # fmt: skip
         dockerfile = f"FROM {image}\nUSER root\nRUN set -e; {'; '.join(steps)}\nLABEL dgm.env=1\n"
         try:
-            self.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
-                                     pull=False, network_mode="none")  # fmt: skip
+            self._slow_client().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
+                                             pull=False, network_mode="none")  # fmt: skip
         except _errors() as exc:
             raise SandboxStartError(f"cannot prepare an environment from {image}: {_one_line(exc)}") from None
         return tag
+
+    def _slow_client(self) -> Any:
+        """A client of the same daemon (the environment's, as connect() uses) whose reads may
+        wait long (pulls, builds)."""
+        if self._slow is None:
+            import docker
+
+            self._slow = docker.from_env(timeout=self.SLOW_TIMEOUT)
+        return self._slow
 
     def _export_runtime(self) -> Runtime:
         """The sandbox image's filesystem under the cache, exported once per image id."""
