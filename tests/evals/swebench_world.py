@@ -63,6 +63,8 @@ class World:
     data: Path
     """The instances file."""
     patches: dict[str, str]
+    known: Path
+    """One instance under a repository key the swebench package knows (pytest-dev/pytest 5.4)."""
 
 
 def build_world(root: Path) -> World:
@@ -95,6 +97,12 @@ def build_world(root: Path) -> World:
     ]  # fmt: skip
     data = root / "instances.jsonl"
     data.write_text("".join(json.dumps(i) + "\n" for i in instances))
+    # Our repository under a repository key the swebench package knows: its own test
+    # specification (eval script, `pytest -rA` on the test patch's files) and log parser apply.
+    known = {**instances[0], "instance_id": "dgm__calc-known", "repo": "pytest-dev/pytest", "version": "5.4"}
+    del known["test_cmd"], known["log_parser"]
+    known_data = root / "known.jsonl"
+    known_data.write_text(json.dumps(known) + "\n")
     # pytest is not in the sandbox image: copy the test runner's own (pure Python) packages in.
     site = Path(pytest_module.__file__).parents[1]
     (root / "context" / "site").mkdir()
@@ -104,10 +112,13 @@ def build_world(root: Path) -> World:
             copy(source, root / "context" / "site" / source.name)
     (root / "context" / "Dockerfile").write_text(
         "FROM dgm-sandbox:latest\nUSER root\nCOPY site /usr/lib/python3/dist-packages/\nCOPY testbed /testbed\n"
+        "RUN printf '#!/bin/sh\\nexec python3 -m pytest -p no:cacheprovider \"$@\"\\n' > /usr/local/bin/pytest "
+        "&& chmod 755 /usr/local/bin/pytest\n"
     )
     client = docker.from_env()
     digest = hashlib.sha256(base.encode() + str(sorted(p.name for p in (root / "context" / "site").iterdir())).encode())
-    image, _ = client.images.build(path=str(root / "context"), tag=f"dgm-swebench-test:ctx-{digest.hexdigest()[:12]}", rm=True)
-    for instance in instances:
+    image, _ = client.images.build(path=str(root / "context"), tag=f"dgm-swebench-test:ctx-{digest.hexdigest()[:12]}", rm=True,
+                                   network_mode="none")
+    for instance in [*instances, known]:
         image.tag("dgm-swebench-test", instance["instance_id"].lower().replace("__", "_1776_"))
-    return World(repo, data, patches)
+    return World(repo, data, patches, known_data)

@@ -71,6 +71,15 @@ def test_gold_resolves_and_gamed_or_broken_patches_do_not(backend, world):
     assert "tests/test_calc.py::test_sub: FAILED" in gamed["breaks-pass-to-pass"].log
 
 
+def test_a_known_repository_is_graded_with_the_packages_own_specification(backend, world):
+    suite = SweBenchSuite(world.known, image_template=TEMPLATE, test_timeout=120, memory_mb=1024, work_mb=256)
+    (task,) = suite.tasks()
+    outputs = [world.patches["gold1"], "", diff_of(world.repo, {"calc/__init__.py": FORGER + BASE_FILES["calc/__init__.py"]})]
+    verdicts = suite.grade(backend, [(task, {PATCH_FILE: text.encode()}) for text in outputs])
+    assert [(v.passed, v.reason) for v in verdicts] == [(True, "ok"), (False, "failed"), (False, "inconsistent-log")], verdicts[0].log[-3000:]
+    assert "conda activate testbed" in verdicts[0].log and "pytest -rA tests/test_calc.py" in verdicts[0].log
+
+
 def test_an_agent_runs_in_the_instance_image_through_evaluate(backend, make_agent, world, tmp_path):
     from archive import Archive
 
