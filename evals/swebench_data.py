@@ -9,6 +9,8 @@ package does not know (like the tests' synthetic one).
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -42,12 +44,44 @@ class Instance:
     """The instance as loaded (lists decoded), for the swebench package's test specification."""
 
 
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w.-]+)?$")
+"""`owner/name` or `owner/name@split` of a dataset on the Hugging Face hub (needs internet)."""
+
+
 def load_instances(path: Path) -> list[Instance]:
-    """Raises: SweBenchFormatError for a missing, unreadable or garbled file or instance."""
+    """Instances from a file, or, when no such file exists and the argument reads as a
+    dataset name (`princeton-nlp/SWE-bench_Verified@test`), from the hub.
+
+    Raises: SweBenchFormatError for a missing, unreadable or garbled file or instance, or a
+    dataset that cannot be loaded.
+    """
     path = Path(path)
+    if not path.is_file() and path.suffix not in (".json", ".jsonl", ".parquet") and DATASET_NAME.match(str(path)):
+        return _checked(_dataset_records(str(path)), str(path))
     if not path.is_file():
         raise SweBenchFormatError(f"{path}: no such file (export instances first: see the README, SWE-bench)")
-    records = _read_records(path)
+    return _checked(_read_records(path), str(path))
+
+
+def _dataset_records(name: str) -> list[Any]:
+    repo, _, split = name.partition("@")
+    try:
+        from datasets import load_dataset
+    except ImportError:
+        raise SweBenchFormatError(f"{name}: loading a dataset by name needs the datasets package (pip install 'dgm[swebench]')") from None
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)  # its retries print a warning each; the error below says it once
+    try:
+        return list(load_dataset(repo, split=split or "test"))
+    except (OSError, ValueError) as exc:  # offline, unknown dataset or split
+        text = str(exc).strip().splitlines()
+        raise SweBenchFormatError(f"{name}: cannot load the dataset ({type(exc).__name__}: {text[0][:200] if text else ''})") from None
+    finally:
+        hub_log.setLevel(level)
+
+
+def _checked(records: list[Any], path: str) -> list[Instance]:
     if not records:
         raise SweBenchFormatError(f"{path}: holds no instances")
     instances, seen = [], set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,21 @@ def test_run_config_mirrors_the_suite_options():
     config = parse_config('[swebench]\nimage_template = "mirror/{id}"\n')
     assert config.suite_options()["swebench"]["image_template"] == "mirror/{id}"
     assert parse_config(dump_config(config)) == config and RunConfig().swebench == SwebenchConfig()
+
+
+def test_a_dataset_name_loads_from_the_hub_and_offline_says_so_in_one_line(tmp_path):
+    """`swebench:owner/name@split` goes to the hub (internet only); here, offline, the CLI
+    answers with one line and exit 2. A missing file with a data suffix stays a file error."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "agent.py").write_text("")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "DGM_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "dgm.cli", "eval", str(tmp_path), "--suite", "swebench:nobody-here/none@test"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "dgm: error: nobody-here/none@test: cannot load the dataset (ConnectionError: Couldn't reach 'nobody-here/none' on the Hub (OfflineModeIsEnabled))"
+    ]
+    with pytest.raises(SweBenchFormatError, match="no such file"):
+        load_instances(Path("nobody-here/missing.jsonl"))  # reads as owner/name, but is a file name
