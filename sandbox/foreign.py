@@ -67,15 +67,15 @@ class Prepared:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    import docker.errors
-    import requests.exceptions
+    from sandbox.docker_backend import docker_errors  # imported late: that module imports this one
 
-    return (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+    return docker_errors()
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+    from sandbox.docker_backend import _one_line as one_line
+
+    return one_line(exc)
 
 
 class ForeignImages:
