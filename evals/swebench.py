@@ -37,7 +37,7 @@ HINT = (
 
 @dataclass(frozen=True)
 class SweBenchOptions:
-    """The suite's settings (a run's `[eval.swebench]` table)."""
+    """The suite's settings (a run's `[swebench]` table, dgm.config.SwebenchConfig)."""
 
     image_template: str = DEFAULT_IMAGE_TEMPLATE
     """Environment image of an instance (an instance's own `image` field wins)."""
