@@ -26,17 +26,21 @@ GIT_SAFE = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_
 """/work is a tmpfs owned by root: without this, git refuses the sandbox user's repository."""
 DIFF_SCRIPT = f"""set -e
 d=$(mktemp -d /tmp/.dgm-diff.XXXXXX)
-seed={WORKSPACE_SEED}/.git
+seed={WORKSPACE_SEED}
 mkdir "$d/objects" "$d/out"
-if [ -f "$seed/index" ]; then cp "$seed/index" "$d/index"; fi
-export GIT_DIR="$seed" GIT_WORK_TREE=/work GIT_INDEX_FILE="$d/index" GIT_OBJECT_DIRECTORY="$d/objects"
-export GIT_ALTERNATE_OBJECT_DIRECTORIES="$seed/objects" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$d"
-git -c safe.directory='*' add -A
-git -c safe.directory='*' diff --cached --binary --no-ext-diff --no-textconv --no-color --no-renames HEAD > "$d/out/{PATCH_FILE}"
+if [ -f "$seed/.git/index" ]; then cp "$seed/.git/index" "$d/index"; fi
+export GIT_DIR="$seed/.git" GIT_INDEX_FILE="$d/index" GIT_OBJECT_DIRECTORY="$d/objects"
+export GIT_ALTERNATE_OBJECT_DIRECTORIES="$seed/.git/objects" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$d"
+g() {{ git -c 'safe.directory=*' -c core.fileMode=true "$@"; }}
+g --work-tree="$seed" add -A
+base=$(g write-tree)
+g --work-tree=/work add -A
+g diff --cached --binary --no-ext-diff --no-textconv --no-color --no-renames "$base" > "$d/out/{PATCH_FILE}"
 echo "$d/out"
 """
-"""The agent's diff against the image's pristine repository (its own /work/.git is ignored:
-history it rewrote or deleted cannot hide or invent changes)."""
+"""The agent's diff against the image's pristine workspace, as it is on disk (files the image's
+build left untracked are in both sides, so not in the diff). The agent's own /work/.git is
+ignored: history it rewrote or deleted cannot hide or invent changes."""
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,8 @@ def build_world(root: Path) -> World:
         "FROM dgm-sandbox:latest\nUSER root\nCOPY site /usr/lib/python3/dist-packages/\nCOPY testbed /testbed\n"
         "RUN printf '#!/bin/sh\\nexec python3 -m pytest -p no:cacheprovider \"$@\"\\n' > /usr/local/bin/pytest "
         "&& chmod 755 /usr/local/bin/pytest\n"
+        # Like real environment images, a build leaves files git does not track in the repository.
+        "RUN echo built > /testbed/calc/_built.txt\n"
     )
     client = docker.from_env()
     digest = hashlib.sha256(base.encode() + str(sorted(p.name for p in (root / "context" / "site").iterdir())).encode())
