@@ -40,6 +40,8 @@ RECIPE = "1"
 ENV_REPO = "dgm-env"
 LOADER = "ld-private"
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
+_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,255}$")
+"""An image reference, nothing else: it is written into a Dockerfile."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class ForeignImages:
 
     def prepare(self, image: str, workspace_source: str | None) -> Prepared:
         """Raises: SandboxStartError (image absent and not pullable, a build that fails)."""
+        if not _IMAGE_REF.match(image):
+            raise SandboxStartError(f"{image[:100]!r} is not an image reference")
         if workspace_source is not None and not _SAFE_PATH.match(workspace_source):
             raise SandboxStartError(f"workspace source {workspace_source!r} must be a plain absolute path")
         key = (image, workspace_source)

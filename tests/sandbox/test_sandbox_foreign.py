@@ -45,6 +45,16 @@ def test_an_image_that_is_absent_and_unpullable_is_one_clear_error(docker_backen
     assert connect().containers.list(all=True, filters={"label": f"dgm.owner={owner_tag()}"}) == []
 
 
+@pytest.mark.docker
+@pytest.mark.parametrize("limits, message", [
+    (Limits(image="x\nRUN touch /pwned"), "is not an image reference"),
+    (Limits(image=FOREIGN_IMAGE, workspace_source="/testbed; rm -rf /"), "must be a plain absolute path"),
+])  # fmt: skip
+def test_image_names_and_sources_that_would_inject_into_the_recipe_are_refused(docker_backend, limits, message):
+    with pytest.raises(SandboxStartError, match=message):
+        docker_backend.start(limits)
+
+
 @pytest.mark.bwrap
 def test_bubblewrap_refuses_other_images():
     from tests.sandbox.conftest import ensure_built as build
