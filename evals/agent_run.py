@@ -22,6 +22,8 @@ AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.m
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)
 """What may come out of an agent's /work: a workspace, not a disk image."""
 LOG_CHARS = 64_000
+SETUP_SECONDS = 600
+"""Session time beyond the agent's for a task with its own image (seeding /work, the diff)."""
 GIT_SAFE = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"}
 """/work is a tmpfs owned by root: without this, git refuses the sandbox user's repository."""
 DIFF_SCRIPT = f"""set -e
@@ -120,11 +122,13 @@ def run_agent(
 
 
 def environment_limits(limits: Limits, environment: TaskEnvironment) -> Limits:
-    """The session limits of a task with its own image: its image and workspace source,
-    and at least its memory and workspace room."""
+    """The session limits of a task with its own image: its image and workspace source, at
+    least its memory and workspace room, and time beyond the agent's for copying the
+    repository in and taking the diff out (a large repository takes a while)."""
     return replace(
         limits, image=environment.image, workspace_source=environment.workspace_source,
         memory_mb=max(limits.memory_mb, environment.memory_mb), work_mb=max(limits.work_mb, environment.work_mb),
+        wall_seconds=max(limits.wall_seconds, limits.exec_timeout + SETUP_SECONDS),
     )  # fmt: skip
 
 
