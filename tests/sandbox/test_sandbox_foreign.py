@@ -34,6 +34,19 @@ def test_workspace_is_seeded_from_the_image_and_the_source_leads_to_it(docker_ba
 
 
 @pytest.mark.docker
+def test_a_workspace_too_big_for_work_is_one_clear_error_and_leaves_nothing(docker_backend):
+    from sandbox.docker_backend import connect
+    from sandbox.layout import owner_tag
+
+    recipe = f"FROM {FOREIGN_IMAGE}\nUSER root\nRUN mkdir /testbed && for n in 1 2 3; do head -c 8000000 /dev/zero > /testbed/big$n; done\n"
+    connect().images.build(fileobj=io.BytesIO(recipe.encode()), tag="dgm-foreign-test:big", rm=True, network_mode="none")
+    limits = Limits(**{**TEST_LIMITS.__dict__, "image": "dgm-foreign-test:big", "workspace_source": "/testbed", "work_mb": 16})
+    with pytest.raises(SandboxStartError, match="cannot copy the workspace into the sandbox: .*No space left"):
+        docker_backend.start(limits)
+    assert connect().containers.list(all=True, filters={"label": f"dgm.owner={owner_tag()}"}) == []
+
+
+@pytest.mark.docker
 def test_an_image_that_is_absent_and_unpullable_is_one_clear_error(docker_backend):
     from sandbox.docker_backend import connect
     from sandbox.layout import owner_tag
