@@ -124,8 +124,9 @@ class ForeignImages:
         try:
             return self._slow_client().images.pull(image).id
         except _errors() as exc:
+            why = str(getattr(exc, "explanation", "") or "").strip().splitlines()[:1] or [_one_line(exc)]
             raise SandboxStartError(
-                f"the image {image} is not on this machine and cannot be pulled ({_one_line(exc)}); "
+                f"the image {image} is not on this machine and cannot be pulled ({why[0][:200]}); "
                 "pull it where a registry is reachable, then `docker save` / `docker load` it here"
             ) from None
 
