@@ -187,9 +187,11 @@ class Backend(Protocol):
         mounts: Sequence[Mount] = (),
         labels: Mapping[str, str] | None = None,
     ) -> Session:
-        """Start a session with an empty writable /work and /tmp.
+        """Start a session with an empty writable /work and /tmp (/work seeded from the image
+        when `limits.workspace_source` is set; `limits.image` picks another image).
 
-        Raises: SandboxStartError when it cannot start.
+        Raises: SandboxStartError when it cannot start (an image it cannot run or pull, a
+        workspace that does not fit).
         """
         ...
 
