@@ -52,7 +52,8 @@ class FilteredPatch:
 class Decision:
     resolved: bool
     reason: str
-    """ok, failed, no-tests (the log shows no test results), tests-missing."""
+    """ok, failed, no-tests (the log shows no test run), inconsistent-log (a failed run whose log
+    reports no failure)."""
     detail: str
 
 
