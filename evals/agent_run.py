@@ -33,7 +33,7 @@ mkdir "$d/objects" "$d/out"
 if [ -f "$seed/.git/index" ]; then cp "$seed/.git/index" "$d/index"; fi
 export GIT_DIR="$seed/.git" GIT_INDEX_FILE="$d/index" GIT_OBJECT_DIRECTORY="$d/objects"
 export GIT_ALTERNATE_OBJECT_DIRECTORIES="$seed/.git/objects" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$d"
-g() {{ git -c 'safe.directory=*' -c core.fileMode=true "$@"; }}
+g() {{ git -c 'safe.directory=*' -c core.fileMode=true -c core.quotePath=false "$@"; }}
 g --work-tree="$seed" add -A
 base=$(g write-tree)
 g --work-tree=/work add -A

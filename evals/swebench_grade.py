@@ -37,6 +37,7 @@ _EXIT_LINE = re.compile(rf"^{EXIT_CODE}(\d+)$", re.MULTILINE)
 START = ">>>>> Start Test Output"
 END = ">>>>> End Test Output"
 PASSING = ("PASSED", "XFAIL")
+_SAME_PATH = re.compile(r"^diff --git a/(.+) b/\1$")
 _DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$")
 HEREDOC = "EOF_DGM_7731940"
 
@@ -57,12 +58,21 @@ class Decision:
     detail: str
 
 
+def header_paths(line: str) -> tuple[str, ...] | None:
+    """The paths of a `diff --git` header line (one path, or both sides of a rename); None
+    when git quoted them (quotes, backslashes, control bytes), which this does not decode."""
+    same = _SAME_PATH.match(line)
+    if same:
+        return (same.group(1),)
+    pair = _DIFF_HEADER.match(line)
+    return pair.groups() if pair else None
+
+
 def patch_files(patch: str) -> list[str]:
     """Paths a git diff touches (both sides of each header), in order."""
     paths: list[str] = []
     for line in patch.splitlines():
-        match = _DIFF_HEADER.match(line)
-        for path in match.groups() if match else ():
+        for path in header_paths(line) or () if line.startswith("diff --git ") else ():
             if path not in paths:
                 paths.append(path)
     return paths
@@ -86,14 +96,17 @@ def filter_patch(patch: str, protected: set[str]) -> FilteredPatch:
             kept.extend(section)
 
     for line in patch.splitlines(keepends=True):
-        match = _DIFF_HEADER.match(line.rstrip("\n"))
-        if match:
+        if line.startswith("diff --git "):
             flush()
             section = []
-            paths = set(match.groups())
-            drop = bool(paths & protected) or any(is_hook(p) for p in paths)
-            if drop:
-                dropped.append(match.group(2))
+            paths = header_paths(line.rstrip("\n"))
+            if paths is None:  # a quoted path: not checkable, so not taken
+                drop = True
+                dropped.append(line[len("diff --git ") :].strip()[:200])
+            else:
+                drop = bool(set(paths) & protected) or any(is_hook(p) for p in paths)
+                if drop:
+                    dropped.append(paths[-1])
         section.append(line)
     flush()
     return FilteredPatch("".join(kept), tuple(dropped))

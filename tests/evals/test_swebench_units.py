@@ -81,10 +81,12 @@ def test_diff_filter_drops_test_files_and_hooks_but_keeps_the_fix():
     section = "diff --git a/{0} b/{0}\n--- a/{0}\n+++ b/{0}\n@@ -1 +1 @@\n-a\n+b\n"
     paths = ("src/a.py", "tests/test_a.py", "conftest.py", "pkg/x.pth", "pkg/tests/helpers.py", "pkg/test_x.py",
              "django/test/utils.py", "src/b.py")  # fmt: skip
-    diff = "".join(section.format(p) for p in paths)
+    quoted = 'diff --git "a/src/q\\"x.py" "b/src/q\\"x.py"\nnew file mode 100644\n'
+    diff = "".join(section.format(p) for p in (*paths, "tests/test_ x.py", "src/with space.py")) + quoted
     out = filter_patch(diff, set(patch_files(TEST_PATCH)))
-    assert patch_files(out.patch) == ["src/a.py", "django/test/utils.py", "src/b.py"]
-    assert out.dropped == ("tests/test_a.py", "conftest.py", "pkg/x.pth", "pkg/tests/helpers.py", "pkg/test_x.py")
+    assert patch_files(out.patch) == ["src/a.py", "django/test/utils.py", "src/b.py", "src/with space.py"]
+    assert out.dropped == ("tests/test_a.py", "conftest.py", "pkg/x.pth", "pkg/tests/helpers.py", "pkg/test_x.py",
+                           "tests/test_ x.py", '"a/src/q\\"x.py" "b/src/q\\"x.py"')  # fmt: skip
 
 
 def test_decision_needs_every_listed_test_passing():
