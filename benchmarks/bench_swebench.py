@@ -24,9 +24,9 @@ GOAL = 1.3
 
 
 def ours(world, repeat: int) -> tuple[float, bool]:
-    from evals.base import PATCH_FILE
-    from evals.swebench import SweBenchSuite
-    from sandbox import open_backend
+    from dgm.evals.base import PATCH_FILE
+    from dgm.evals.swebench import SweBenchSuite
+    from dgm.sandbox import open_backend
     from tests.evals.swebench_world import TEMPLATE, TEST_CMD
 
     suite = SweBenchSuite(world.data, image_template=TEMPLATE, test_cmd=TEST_CMD, workers=1, memory_mb=1024, work_mb=256)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.base import PATCH_FILE, TaskEnvironment
-from sandbox import WORKSPACE_SEED, ExecResult, Limits, Mount, SandboxError, Session, TransferCaps, TransferError
+from dgm.evals.base import PATCH_FILE, TaskEnvironment
+from dgm.sandbox import WORKSPACE_SEED, ExecResult, Limits, Mount, SandboxError, Session, TransferCaps, TransferError
 
 AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)

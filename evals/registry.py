@@ -7,14 +7,14 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from evals.base import Suite, UnknownSuiteError
+from dgm.evals.base import Suite, UnknownSuiteError
 
 SUITES: dict[str, tuple[str, str]] = {
-    "humaneval": ("evals.humaneval", "HumanEvalSuite"),
-    "humaneval-fix": ("evals.humaneval_fix", "HumanEvalFixSuite"),
-    "reasoning": ("evals.reasoning", "ReasoningSuite"),
-    "custom": ("evals.custom", "CustomSuite"),
-    "swebench": ("evals.swebench", "SweBenchSuite"),
+    "humaneval": ("dgm.evals.humaneval", "HumanEvalSuite"),
+    "humaneval-fix": ("dgm.evals.humaneval_fix", "HumanEvalFixSuite"),
+    "reasoning": ("dgm.evals.reasoning", "ReasoningSuite"),
+    "custom": ("dgm.evals.custom", "CustomSuite"),
+    "swebench": ("dgm.evals.swebench", "SweBenchSuite"),
 }
 TAKES_PATH = {"custom": "a folder", "swebench": "a file of instances"}
 

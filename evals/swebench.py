@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.agent_run import GIT_SAFE
-from evals.base import PATCH_FILE, EvalError, Task, TaskEnvironment, Verdict
-from evals.swebench_data import Instance, SweBenchFormatError, load_instances
-from evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, recorded_exit_code, status_map
-from sandbox import Backend, Limits, SandboxError
+from dgm.evals.agent_run import GIT_SAFE
+from dgm.evals.base import PATCH_FILE, EvalError, Task, TaskEnvironment, Verdict
+from dgm.evals.swebench_data import Instance, SweBenchFormatError, load_instances
+from dgm.evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, recorded_exit_code, status_map
+from dgm.sandbox import Backend, Limits, SandboxError
 
 DEFAULT_IMAGE_TEMPLATE = "swebench/sweb.eval.x86_64.{id}:latest"
 """{id} is the instance id as the swebench package writes it in image names (lower case,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from evals.base import TaskFormatError
+from dgm.evals.base import TaskFormatError
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")
 OPTIONAL_TEXT = ("patch", "version", "test_cmd", "log_parser", "image", "environment_setup_commit", "hints_text")

@@ -21,8 +21,8 @@ from pathlib import PurePosixPath
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from evals.base import EvalError
-from evals.swebench_data import Instance, SweBenchFormatError
+from dgm.evals.base import EvalError
+from dgm.evals.swebench_data import Instance, SweBenchFormatError
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py", "*.pth", "pytest.ini", "tox.ini", "setup.cfg",
               "pyproject.toml", ".coveragerc", "noxfile.py")  # fmt: skip

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.base import Mount, SandboxStartError
-from sandbox.layout import MOUNT_POINTS, RUNNER_PATH, cache_dir
+from dgm.sandbox.base import Mount, SandboxStartError
+from dgm.sandbox.layout import MOUNT_POINTS, RUNNER_PATH, cache_dir
 
 RUNTIME_PATH = "/opt/dgm/rt"
 WORKSPACE_SEED = "/opt/dgm/seed"
@@ -69,13 +69,13 @@ class Prepared:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from sandbox.docker_backend import docker_errors  # imported late: that module imports this one
+    from dgm.sandbox.docker_backend import docker_errors  # imported late: that module imports this one
 
     return docker_errors()
 
 
 def _one_line(exc: BaseException) -> str:
-    from sandbox.docker_backend import _one_line as one_line
+    from dgm.sandbox.docker_backend import _one_line as one_line
 
     return one_line(exc)
 

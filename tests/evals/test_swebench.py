@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from evals import Stage, StagePlan, evaluate
-from evals.base import PATCH_FILE
-from evals.swebench import SweBenchSuite
-from sandbox import Limits
+from dgm.evals import Stage, StagePlan, evaluate
+from dgm.evals.base import PATCH_FILE
+from dgm.evals.swebench import SweBenchSuite
+from dgm.sandbox import Limits
 from tests.evals.swebench_world import BASE_FILES, TEMPLATE, TEST_ADD, TEST_CMD, World, build_world, diff_of, fixed
 
 pytestmark = pytest.mark.docker
@@ -81,7 +81,7 @@ def test_a_known_repository_is_graded_with_the_packages_own_specification(backen
 
 
 def test_an_agent_runs_in_the_instance_image_through_evaluate(backend, make_agent, world, tmp_path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     data = world.data
     agent = make_agent("fixer", "swebench_fix.py")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from evals import get_suite
-from evals.swebench import DEFAULT_IMAGE_TEMPLATE, SweBenchOptions, image_name
-from evals.swebench_data import Instance, SweBenchFormatError, load_instances
-from evals.swebench_grade import Decision, decide, eval_script, filter_patch, patch_files, recorded_exit_code, with_exit_code
+from dgm.evals import get_suite
+from dgm.evals.swebench import DEFAULT_IMAGE_TEMPLATE, SweBenchOptions, image_name
+from dgm.evals.swebench_data import Instance, SweBenchFormatError, load_instances
+from dgm.evals.swebench_grade import Decision, decide, eval_script, filter_patch, patch_files, recorded_exit_code, with_exit_code
 
 TEST_PATCH = "diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -0,0 +1 @@\n+x\n"
 RECORD = {
@@ -72,7 +72,7 @@ def test_image_names_follow_the_swebench_rule_and_bad_templates_say_so():
 
 
 def load_instance() -> Instance:
-    from evals.swebench_data import _instance
+    from dgm.evals.swebench_data import _instance
 
     return _instance(dict(RECORD), "t")
 

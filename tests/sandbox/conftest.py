@@ -9,8 +9,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from sandbox import Backend, Limits, Session, open_backend
-from sandbox.layout import DEFAULT_IMAGE
+from dgm.sandbox import Backend, Limits, Session, open_backend
+from dgm.sandbox.layout import DEFAULT_IMAGE
 
 TEST_LIMITS = Limits(
     wall_seconds=120, exec_timeout=20, memory_mb=256, pids=64, output_bytes=64 * 1024, work_mb=32, tmp_mb=32, fsize_mb=16
@@ -42,7 +42,7 @@ class ForeignImageBackend:
 def build_foreign_image() -> None:
     import io
 
-    from sandbox.docker_backend import connect
+    from dgm.sandbox.docker_backend import connect
 
     recipe = f"FROM {DEFAULT_IMAGE}\nUSER root\nRUN rm -rf /opt/dgm && sed -i '/^dgm:/d' /etc/passwd /etc/group\n"
     connect().images.build(fileobj=io.BytesIO(recipe.encode()), tag=FOREIGN_IMAGE, rm=True, network_mode="none")
@@ -50,7 +50,7 @@ def build_foreign_image() -> None:
 
 def ensure_built(name: str) -> None:
     """Build what the backend needs when missing (quick when up to date)."""
-    from sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox.image_build import build_image, build_rootfs
 
     if name == "docker":
         build_image(DEFAULT_IMAGE)
@@ -78,7 +78,7 @@ def tracker(session: Session) -> Callable[[], list[str]]:
     """A function listing what of this session still exists on the host (must be [] after close).
     Zombies are not counted: they run nothing, and reaping orphans is the host init's job."""
     if getattr(session, "backend_name", "") == "docker":
-        from sandbox.docker_backend import connect
+        from dgm.sandbox.docker_backend import connect
 
         client = connect()
 

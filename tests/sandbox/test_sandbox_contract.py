@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 from tests.sandbox.conftest import TEST_LIMITS, tracker
 
-from sandbox import BatchItem, Limits, Mount, SandboxStartError, SessionClosedError, TransferCaps, TransferError
+from dgm.sandbox import BatchItem, Limits, Mount, SandboxStartError, SessionClosedError, TransferCaps, TransferError
 
 ALLOWED_LEFT = (b"sleep infinity", b"runner.py", b"docker-init", b"bwrap")
 
@@ -321,7 +321,7 @@ def test_trusted_python_is_out_of_reach_from_its_first_instruction(backend, sess
     """Grading parents run on TRUSTED_PYTHON: agent code of another item in the same session
     must never reach their pipes (where the hidden tests arrive), not even during start-up.
     A foreign image has no grading parents (Limits.image): there it must be absent."""
-    from sandbox import TRUSTED_PYTHON
+    from dgm.sandbox import TRUSTED_PYTHON
 
     if backend.name == "docker-foreign":
         assert not session.exec(["test", "-e", TRUSTED_PYTHON]).ok

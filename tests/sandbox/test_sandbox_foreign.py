@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from sandbox import WORKSPACE_SEED, Limits, SandboxStartError, open_backend
+from dgm.sandbox import WORKSPACE_SEED, Limits, SandboxStartError, open_backend
 from tests.sandbox.conftest import FOREIGN_IMAGE, TEST_LIMITS, build_foreign_image, ensure_built
 
 SEEDED_IMAGE = "dgm-foreign-test:seeded"
@@ -15,7 +15,7 @@ SEEDED_IMAGE = "dgm-foreign-test:seeded"
 
 @pytest.fixture(scope="module")
 def docker_backend():
-    from sandbox.docker_backend import connect
+    from dgm.sandbox.docker_backend import connect
 
     ensure_built("docker")
     build_foreign_image()
@@ -35,8 +35,8 @@ def test_workspace_is_seeded_from_the_image_and_the_source_leads_to_it(docker_ba
 
 @pytest.mark.docker
 def test_a_workspace_too_big_for_work_is_one_clear_error_and_leaves_nothing(docker_backend):
-    from sandbox.docker_backend import connect
-    from sandbox.layout import owner_tag
+    from dgm.sandbox.docker_backend import connect
+    from dgm.sandbox.layout import owner_tag
 
     recipe = f"FROM {FOREIGN_IMAGE}\nUSER root\nRUN mkdir /testbed && for n in 1 2 3; do head -c 8000000 /dev/zero > /testbed/big$n; done\n"
     connect().images.build(fileobj=io.BytesIO(recipe.encode()), tag="dgm-foreign-test:big", rm=True, network_mode="none")
@@ -48,8 +48,8 @@ def test_a_workspace_too_big_for_work_is_one_clear_error_and_leaves_nothing(dock
 
 @pytest.mark.docker
 def test_an_image_that_is_absent_and_unpullable_is_one_clear_error(docker_backend):
-    from sandbox.docker_backend import connect
-    from sandbox.layout import owner_tag
+    from dgm.sandbox.docker_backend import connect
+    from dgm.sandbox.layout import owner_tag
 
     with pytest.raises(SandboxStartError) as info:
         docker_backend.start(Limits(image="registry.invalid/nobody/none:latest"))
