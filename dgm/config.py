@@ -114,6 +114,25 @@ class ExecutorConfig:
 
 
 @dataclass
+class SwebenchConfig:
+    """Settings of `swebench:FILE` suites (the fields of evals.swebench.SweBenchOptions)."""
+
+    image_template: str = "swebench/sweb.eval.x86_64.{id}:latest"
+    """Environment image per instance; {id} is the id as swebench writes it in image names."""
+    test_cmd: str = ""
+    """Test command for repositories the swebench package does not know."""
+    log_parser: str = ""
+    """A swebench log parser for those (default parse_log_pytest)."""
+    timeout: float = 1800.0
+    """Seconds for the agent on one instance."""
+    test_timeout: float = 1800.0
+    memory_mb: int = 4096
+    work_mb: int = 2048
+    workers: int = 2
+    """Instances graded in parallel."""
+
+
+@dataclass
 class RunConfig:
     name: str = "demo"
     seed: int = 0
@@ -126,10 +145,15 @@ class RunConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    swebench: SwebenchConfig = field(default_factory=SwebenchConfig)
 
     @property
     def jobs_in_flight(self) -> int:
         return self.executor.jobs_in_flight or self.loop.children_in_flight
+
+    def suite_options(self) -> dict[str, dict[str, Any]]:
+        """Options of the suites that take them, by suite base name (for evals.evaluate)."""
+        return {"swebench": dataclasses.asdict(self.swebench)}
 
     def validate(self) -> "RunConfig":
         if self.loop.selection not in SELECTION_METHODS:
@@ -161,7 +185,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
         kind = fields[name].type
-        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig"):
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
             if not isinstance(value, list):

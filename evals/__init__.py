@@ -7,6 +7,7 @@ staged evaluation (`evaluate` -> EvaluationReport). Suite modules load lazily.
 
 from dgm.evals.agent_run import AgentRun, run_agent
 from dgm.evals.base import (
+    PATCH_FILE,
     EvalError,
     LLMAccess,
     NoLLM,
@@ -14,6 +15,7 @@ from dgm.evals.base import (
     StagePlan,
     Suite,
     Task,
+    TaskEnvironment,
     TaskFormatError,
     UnknownSuiteError,
     Verdict,
@@ -25,6 +27,7 @@ from dgm.evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
 
 __all__ = [
     "GRADE_MARK",
+    "PATCH_FILE",
     "AgentRun",
     "EvalArchive",
     "EvalError",
@@ -36,6 +39,7 @@ __all__ = [
     "StageResult",
     "Suite",
     "Task",
+    "TaskEnvironment",
     "TaskFormatError",
     "TaskResult",
     "UnknownSuiteError",

@@ -26,6 +26,26 @@ class TaskFormatError(EvalError):
 
 
 @dataclass(frozen=True)
+class TaskEnvironment:
+    """A task that runs in its own image (a benchmark's per-instance environment) instead of
+    the sandbox image. The agent's workspace is the image's `workspace_source`, copied to
+    /work; its output is the git diff of /work against that pristine copy (PATCH_FILE)."""
+
+    image: str
+    workspace_source: str = "/testbed"
+    memory_mb: int = 4096
+    """At least this much memory (the workspace's tmpfs counts against it)."""
+    work_mb: int = 2048
+    """At least this much room in /work."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment of the agent's process."""
+
+
+PATCH_FILE = "agent.patch"
+"""The one output file of a task with an environment: the agent's diff."""
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     """Stable across machines, e.g. 'humaneval/HumanEval-12'."""
@@ -37,6 +57,8 @@ class Task:
     """Grader-only material. Never given to the agent's sandbox."""
     timeout: float = 300.0
     """Wall-clock limit for the agent on this task."""
+    environment: TaskEnvironment | None = None
+    """Set when the task runs in its own image; `workspace` is then put on top of its copy."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from dgm.evals.agent_run import AgentRun, run_agent
 from dgm.evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
@@ -136,17 +136,20 @@ def evaluate(
     progress: bool = True,
     limit: int | None = None,
     cache: DiskCache | None = None,
+    suite_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> EvaluationReport:
     """Evaluate the agent in `agent_dir` on each suite with the staged plan.
 
     `limits` apply to each agent run (default: the task's own timeout); `limit` caps the
     tasks per suite. Results go to `archive` when given (with `agent_id`), else reuse goes
-    through an on-disk cache.
+    through an on-disk cache. `suite_options` are passed to the suites named by string, by
+    base name (e.g. {"swebench": {"image_template": ...}}).
 
     Raises: UnknownSuiteError, SandboxError when sandboxes cannot be started.
     """
     agent_dir = Path(agent_dir)
-    resolved = [get_suite(s) if isinstance(s, str) else s for s in suites]
+    options = suite_options or {}
+    resolved = [get_suite(s, **options.get(s.partition(":")[0], {})) if isinstance(s, str) else s for s in suites]
     use_archive = archive is not None and agent_id is not None
     tree = archive.tree_hash(agent_id) if use_archive else dir_tree_hash(agent_dir)
     report = EvaluationReport(str(agent_dir), tree)
@@ -189,7 +192,7 @@ def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
     start = time.monotonic()
     with ctx.llm.grant(agent_id=ctx.agent_id, task_id=task.id, purpose="solve") as mounts:
         run = run_agent(ctx.backend, ctx.agent_dir, task.instruction, task.workspace, limits=limits,
-                        llm_mounts=mounts, labels={"task": task.id[:60]})
+                        llm_mounts=mounts, labels={"task": task.id[:60]}, environment=task.environment)
     ctx.tick(1)
     return run, time.monotonic() - start
 

@@ -1,6 +1,6 @@
 """Suites by name: `get_suite("humaneval")`, `get_suite("reasoning", size=5)`,
-`get_suite("custom:PATH")`, `get_suite("polyglot-go:PATH")`. Suite modules are imported only
-when asked for."""
+`get_suite("custom:PATH")`, `get_suite("polyglot-go:PATH")`, `get_suite("swebench:FILE")`. Suite
+modules are imported only when asked for."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ SUITES: dict[str, tuple[str, str]] = {
     "reasoning": ("dgm.evals.reasoning", "ReasoningSuite"),
     "custom": ("dgm.evals.custom", "CustomSuite"),
     "polyglot": ("dgm.evals.polyglot", "PolyglotSuite"),
+    "swebench": ("dgm.evals.swebench", "SweBenchSuite"),
 }
-PATH_SUITES = ("custom", "polyglot")
-"""Suites that take a folder: 'custom:PATH', 'polyglot:PATH' (and polyglot-<lang>[+tests]:PATH)."""
+TAKES_PATH = {"custom": "a folder", "polyglot": "a folder", "swebench": "a file of instances"}
+"""Suites that take a path: 'custom:PATH', 'polyglot:PATH' (and polyglot-<lang>[+tests]:PATH),
+'swebench:FILE'."""
 
 
 def _family(base: str) -> str:
@@ -42,7 +44,8 @@ def image_for(suites: list[str], configured: str = DEFAULT_IMAGE) -> str:
 
 
 def suite_names() -> list[str]:
-    """Registered names; 'custom' and 'polyglot' take a folder: 'custom:PATH', 'polyglot:PATH'."""
+    """Registered names; 'custom' and 'polyglot' take a folder ('custom:PATH', 'polyglot:PATH'),
+    'swebench' a file of instances ('swebench:FILE')."""
     return list(SUITES)
 
 
@@ -52,12 +55,12 @@ def get_suite(name: str, **options: Any) -> Suite:
     base, _, arg = name.partition(":")
     family = _family(base)
     if family not in SUITES:
-        raise UnknownSuiteError(f"unknown suite '{name}' (known: {', '.join(suite_names())}; custom:PATH for a folder)")
+        raise UnknownSuiteError(f"unknown suite '{name}' (known: {', '.join(suite_names())}; custom:PATH for a folder, swebench:FILE for SWE-bench instances)")
     module, cls = SUITES[family]
     factory = getattr(importlib.import_module(module), cls)
-    if family in PATH_SUITES:
+    if family in TAKES_PATH:
         if not arg:
-            raise UnknownSuiteError(f"the {base} suite needs a folder: --suite {base}:PATH")
+            raise UnknownSuiteError(f"the {base} suite needs {TAKES_PATH[family]}: --suite {base}:PATH")
         if family == "polyglot":
             return factory(Path(arg), base, **options)
         return factory(Path(arg), **options)

@@ -14,6 +14,7 @@ from dgm.sandbox.base import (
     TransferCaps,
     TransferError,
 )
+from dgm.sandbox.foreign import WORKSPACE_SEED
 from dgm.sandbox.layout import DEFAULT_IMAGE, POLYGLOT_IMAGE, TRUSTED_PYTHON
 from dgm.sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
@@ -21,6 +22,7 @@ __all__ = [
     "DEFAULT_IMAGE",
     "POLYGLOT_IMAGE",
     "TRUSTED_PYTHON",
+    "WORKSPACE_SEED",
     "BackendStatus",
     "describe_backends",
     "open_backend",

@@ -55,6 +55,14 @@ class Limits:
     """Open-file descriptor limit."""
     fsize_mb: int = 128
     """Largest file a process may write."""
+    image: str | None = None
+    """Run this session in another image (e.g. a benchmark's per-instance environment) instead
+    of the backend's own; the runner and a trusted Python are injected, the contract is the
+    same. Only backends that run images (Docker) accept it."""
+    workspace_source: str | None = None
+    """With `image`: a directory of that image whose copy seeds /work; the image's path then
+    leads to /work, so tools installed against it (editable installs) see the workspace. The
+    pristine copy stays readable at WORKSPACE_SEED."""
 
 
 @dataclass(frozen=True)
@@ -179,9 +187,11 @@ class Backend(Protocol):
         mounts: Sequence[Mount] = (),
         labels: Mapping[str, str] | None = None,
     ) -> Session:
-        """Start a session with an empty writable /work and /tmp.
+        """Start a session with an empty writable /work and /tmp (/work seeded from the image
+        when `limits.workspace_source` is set; `limits.image` picks another image).
 
-        Raises: SandboxStartError when it cannot start.
+        Raises: SandboxStartError when it cannot start (an image it cannot run or pull, a
+        workspace that does not fit).
         """
         ...
 

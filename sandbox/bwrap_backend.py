@@ -240,6 +240,8 @@ class BwrapBackend:
         Raises: SandboxStartError.
         """
         limits = limits or Limits()
+        if limits.image is not None or limits.workspace_source is not None:
+            raise SandboxStartError(f"bubblewrap cannot run the image {limits.image or 'with a workspace source'}: environment images need Docker")
         session_id = uuid.uuid4().hex[:12]
         check_mounts(mounts)
         cgroup = self._cgroup(session_id, limits)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dgm.sandbox.base import Limits, Mount, SandboxError, SandboxStartError
+from dgm.sandbox.foreign import WORKSPACE_SEED, ForeignImages
 from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
@@ -168,6 +169,7 @@ class DockerBackend:
             how = "dgm sandbox build --image polyglot" if image == POLYGLOT_IMAGE else "dgm sandbox build"
             raise SandboxStartError(f"the sandbox image {image} is missing; build it: {how}") from None
         self.runtime = "runsc" if "runsc" in (info.get("Runtimes") or {}) else None
+        self.foreign = ForeignImages(self.client, image)
         self._gate = threading.Condition()
         self._starting = 0
         self._closing = False
@@ -193,13 +195,20 @@ class DockerBackend:
                 raise SandboxStartError("the sandbox backend is shutting down")
             self._starting += 1
         container = None
+        image, runner_argv, extra = self.image, RUNNER_ARGV, []
         try:
-            container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))
+            if limits.image is not None or limits.workspace_source is not None:
+                prepared = self.foreign.prepare(limits.image or self.image, limits.workspace_source)
+                image, runner_argv, extra = prepared.image, prepared.runner_argv, prepared.mounts
+            config = container_config(image, limits, [*extra, *mounts], all_labels, self.runtime)
+            container = self.client.containers.create(**config)
             container.start()
-            exec_id = self.client.api.exec_create(container.id, RUNNER_ARGV, stdin=True, stdout=True, stderr=False)
+            exec_id = self.client.api.exec_create(container.id, runner_argv, stdin=True, stdout=True, stderr=False)
             sock = self.client.api.exec_start(exec_id, socket=True)
             channel = DockerExecChannel(getattr(sock, "_sock", sock))
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
+        except SandboxStartError:
+            raise
         except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge) as exc:
             if container is not None:
                 try:
@@ -211,7 +220,10 @@ class DockerBackend:
             with self._gate:
                 self._starting -= 1
                 self._gate.notify_all()
-        return DockerSession(session_id, container, channel, limits)
+        session = DockerSession(session_id, container, channel, limits)
+        if limits.workspace_source is not None:
+            _seed_workspace(session)
+        return session
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
@@ -250,6 +262,20 @@ class DockerBackend:
             for container in left:
                 _remove_if_present(container)
             time.sleep(0.2)
+
+
+def _seed_workspace(session: DockerSession) -> None:
+    """Copy the image's pristine workspace source into /work (as the sandbox user).
+
+    Raises: SandboxStartError (and closes the session) when the copy fails.
+    """
+    # Entry by entry: /work itself (a tmpfs root) keeps its own times and mode.
+    script = 'cd "$1" && for f in * .[!.]* ..?*; do [ -e "$f" ] || [ -L "$f" ] || continue; cp -a --no-preserve=ownership "$f" /work/ || exit 1; done'
+    result = session.exec(["sh", "-c", script, "seed", WORKSPACE_SEED], timeout=600)
+    if not result.ok:
+        session.close()
+        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [result.exit_reason]
+        raise SandboxStartError(f"cannot copy the workspace into the sandbox: {tail[0][:200]}")
 
 
 def _remove_if_present(container: Any) -> bool:

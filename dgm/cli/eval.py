@@ -52,7 +52,7 @@ def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
-    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning, custom:PATH, polyglot[-LANG][+tests]:PATH (repeatable).")] = ["humaneval"],
+    suite: Annotated[list[str], typer.Option("--suite", help="humaneval, humaneval-fix, reasoning, custom:PATH, polyglot[-LANG][+tests]:PATH or swebench:FILE (repeatable).")] = ["humaneval"],
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most N tasks per suite.")] = None,
     stage_plan: Annotated[Optional[str], typer.Option("--stage-plan", help='Stages as TASKS[:MIN_SCORE],... e.g. "10:0.4,50".')] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the task order.")] = 0,
@@ -60,6 +60,7 @@ def main(
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
+    swebench_image: Annotated[Optional[str], typer.Option("--swebench-image", help="Environment image template of swebench:FILE suites ({id}: the instance id as swebench names images).")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
@@ -85,7 +86,8 @@ def main(
         console().print(f"[bold yellow]{note}[/]")
     with open_eval_model(model, api_base or "") as access:
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
-                          progress=not json_out, llm=access.gateway, cache=access.cache)
+                          progress=not json_out, llm=access.gateway, cache=access.cache,
+                          suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
         spent = access.spend()
     languages = {}
     if any(s.startswith("polyglot") for s in suite):

@@ -239,6 +239,7 @@ def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: s
             agent_dir, ctx.config.eval.suites, plan, ctx.backend,
             llm=ctx.gateway.for_iteration(iteration), archive=archive, agent_id=child_id,
             workers=ctx.config.eval.workers, limits=ctx.limits(ctx.config.eval.task_timeout), progress=False,
+            suite_options=ctx.config.suite_options(),
         )
     archive.set_score(child_id, report.score)
     archive.set_status(child_id, "evaluated")

@@ -18,8 +18,9 @@ def check_before_start(config: RunConfig) -> None:
     from dgm.llm import missing_credentials
     from dgm.llm.local import check_local_model, is_local
 
+    options = config.suite_options()
     for suite in config.eval.suites:
-        get_suite(suite)
+        get_suite(suite, **options.get(suite.partition(":")[0], {}))
     if is_local(config.model.name):
         check_local_model()
     elif not config.model.is_dry_run:

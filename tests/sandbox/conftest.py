@@ -3,6 +3,7 @@ bubblewrap alike (CI has both; a missing one fails rather than skips)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable, Iterator
 
@@ -14,7 +15,37 @@ from dgm.sandbox.layout import DEFAULT_IMAGE
 TEST_LIMITS = Limits(
     wall_seconds=120, exec_timeout=20, memory_mb=256, pids=64, output_bytes=64 * 1024, work_mb=32, tmp_mb=32, fsize_mb=16
 )
-BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwrap", marks=pytest.mark.bwrap)]
+BACKENDS = [
+    pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("bwrap", marks=pytest.mark.bwrap),
+    pytest.param("docker-foreign", marks=pytest.mark.docker),
+]
+FOREIGN_IMAGE = "dgm-foreign-test:latest"
+"""The sandbox image without any of our parts (no runner, no trusted python, no user)."""
+
+
+class ForeignImageBackend:
+    """Docker sessions in FOREIGN_IMAGE (Limits.image): the runner and its Python injected."""
+
+    name = "docker-foreign"
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+
+    def start(self, limits: Limits | None = None, mounts=(), labels=None) -> Session:
+        return self.inner.start(dataclasses.replace(limits or Limits(), image=FOREIGN_IMAGE), mounts, labels)
+
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
+        return self.inner.sweep(run_id, include_own)
+
+
+def build_foreign_image() -> None:
+    import io
+
+    from dgm.sandbox.docker_backend import connect
+
+    recipe = f"FROM {DEFAULT_IMAGE}\nUSER root\nRUN rm -rf /opt/dgm && sed -i '/^dgm:/d' /etc/passwd /etc/group\n"
+    connect().images.build(fileobj=io.BytesIO(recipe.encode()), tag=FOREIGN_IMAGE, rm=True, network_mode="none")
 
 
 def ensure_built(name: str) -> None:
@@ -29,6 +60,10 @@ def ensure_built(name: str) -> None:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "docker-foreign":
+        ensure_built("docker")
+        build_foreign_image()
+        return ForeignImageBackend(open_backend("docker"))
     ensure_built(request.param)
     return open_backend(request.param)
 
