@@ -46,6 +46,7 @@ _LAZY = {
     "LLMCallRecord": "archive.records",
     "ParentCandidate": "archive.records",
     "Spend": "archive.records",
+    "TaskCount": "archive.records",
     "VerifyReport": "archive.records",
     "SCHEMA_VERSION": "archive.schema",
 }
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         ParentCandidate,
         ReviewRecord,
         Spend,
+        TaskCount,
         TaskResultRecord,
         VerifyReport,
     )

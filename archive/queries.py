@@ -25,6 +25,7 @@ from archive.records import (
     ParentCandidate,
     ReviewRecord,
     Spend,
+    TaskCount,
     TaskResultRecord,
     VerifyReport,
 )
@@ -230,6 +231,18 @@ class Queries:
     def task_results(self, evaluation_id: int) -> list[TaskResultRecord]:
         rows = self._rows(f"SELECT * FROM {TASK_RESULTS} WHERE evaluation_id = :e ORDER BY id", {"e": evaluation_id})
         return [TaskResultRecord.from_row(r) for r in rows]
+
+    def task_counts(self) -> dict[str, TaskCount]:
+        """Per agent: distinct tasks it was evaluated on and how many it passed, over all its
+        evaluations (a stage redone after a crash counts once). What a score rests on."""
+        key = "e.suite || char(31) || t.task_id"
+        rows = self._rows(
+            f"""SELECT e.agent_id, COUNT(DISTINCT {key}) AS tasks,
+                       COUNT(DISTINCT CASE WHEN t.passed THEN {key} END) AS passed
+                FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+                WHERE e.finished_at IS NOT NULL GROUP BY e.agent_id"""
+        )
+        return {r["agent_id"]: TaskCount(int(r["passed"]), int(r["tasks"])) for r in rows}
 
     def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
         """A finished evaluation of an identical tree on the same suite and task set (see

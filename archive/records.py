@@ -137,6 +137,13 @@ class ReviewRecord:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
+class TaskCount(NamedTuple):
+    """What an agent's score rests on: distinct tasks evaluated, and passed among them."""
+
+    passed: int
+    tasks: int
+
+
 class ParentCandidate(NamedTuple):
     """An agent as parent selection sees it."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from dgm.errors import ConfigError
 
-SELECTION_METHODS = ("score_child_prop", "best", "random", "score_prop", "novelty")
+SELECTION_METHODS = ("score_child_prop", "best", "random", "score_prop", "novelty", "hgm")
 
 
 @dataclass
@@ -42,7 +42,9 @@ class ModelConfig:
 @dataclass
 class LoopConfig:
     selection: str = "score_child_prop"
-    """Parent selection: score_child_prop (the DGM's), best, random, score_prop, novelty."""
+    """Parent selection: score_child_prop (the DGM's), best, random, score_prop, novelty, or hgm
+    (the Huxley-Gödel Machine's: clade Thompson sampling, and extra task evaluations scheduled
+    against new children; its parameters are in [hgm])."""
     children_in_flight: int = 2
     """How many children are self-modified and evaluated at once."""
     max_iterations: int = 4
@@ -57,6 +59,20 @@ class LoopConfig:
     """How many failed task logs the diagnosis sees."""
     require_approval: bool = False
     """When on, only agents a human approved (dgm review) can become parents."""
+
+
+@dataclass
+class HgmConfig:
+    """Parameters of `selection = "hgm"` (see dgm/loop/selection/hgm.py)."""
+
+    alpha: float = 0.6
+    """Make a child when task_evaluations ** alpha >= children; else evaluate one more task."""
+    cool_down: bool = False
+    """Sharpen the Thompson posteriors as `budget_tasks` is used up."""
+    beta: float = 1.0
+    """Exponent of the cool-down temperature."""
+    budget_tasks: int = 0
+    """Task evaluations the cool-down counts against (0: none)."""
 
 
 @dataclass
@@ -113,12 +129,15 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    hgm: HgmConfig = field(default_factory=HgmConfig)
 
     def validate(self) -> "RunConfig":
         if self.loop.selection not in SELECTION_METHODS:
             raise ConfigError(
                 f"loop.selection must be one of {', '.join(SELECTION_METHODS)}, not '{self.loop.selection}'"
             )
+        if not 0.0 < self.hgm.alpha <= 1.0:
+            raise ConfigError(f"hgm.alpha must be in (0, 1], not {self.hgm.alpha}")
         if self.loop.children_in_flight < 1:
             raise ConfigError("loop.children_in_flight must be at least 1")
         if not self.eval.stages or any(s.tasks < 1 for s in self.eval.stages):
@@ -140,7 +159,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
         kind = fields[name].type
-        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig"):
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "HgmConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
             if not isinstance(value, list):

@@ -18,7 +18,7 @@ from evals.base import (
     UnknownSuiteError,
     Verdict,
 )
-from evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate
+from evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate, evaluate_tasks, stage_order
 from evals.plan import parse_stage_plan
 from evals.registry import get_suite, suite_names
 from evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
@@ -42,9 +42,11 @@ __all__ = [
     "Verdict",
     "dir_tree_hash",
     "evaluate",
+    "evaluate_tasks",
     "get_suite",
     "parse_stage_plan",
     "run_agent",
+    "stage_order",
     "suite_names",
     "task_ids_key",
 ]

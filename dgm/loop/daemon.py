@@ -19,7 +19,8 @@ from dgm.loop.executor import LocalExecutor
 from dgm.loop.iteration import IterationOutcome, LoopContext, evaluate_child, run_iteration
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
-CHILD = "child"
+from dgm.loop.more import CHILD, EVALUATE_MORE
+
 EVALUATE = "evaluate"
 
 
@@ -89,14 +90,13 @@ class Daemon:
             try:
                 while True:
                     while len(futures) < executor.workers and not self.state.stopping:
-                        job = archive.claim_job([CHILD])
+                        job = archive.claim_job([CHILD, EVALUATE_MORE])
                         if job is None:
                             reason = self._stop_reason(started_here)
                             if reason:
                                 self.state.stopping = reason
                                 break
-                            self._enqueue_next_child()
-                            started_here += 1
+                            started_here += self._enqueue_next_child()
                             continue
                         futures[executor.submit(self._run_job, job)] = job
                     if not futures:
@@ -141,13 +141,21 @@ class Daemon:
             cands.append(Candidate(agent.id, agent.score, agent.children, code))
         return cands
 
-    def _enqueue_next_child(self) -> None:
+    def _enqueue_next_child(self) -> int:
+        """Queue the next step; returns the children it queued (an HGM step may queue a
+        task evaluation instead)."""
         archive = self.ctx.archive
+        if self.ctx.config.loop.selection == "hgm":
+            from dgm.loop.more import TaskOrders, hgm_step
+
+            self._orders = getattr(self, "_orders", None) or TaskOrders(self.ctx.config)
+            return int(hgm_step(self.ctx, [c.id for c in self._candidates()], self._orders).action == "expand")
         iteration = 1 + max((job.payload["iteration"] for job in child_jobs(archive)), default=0)
         rng = selection_rng(self.ctx.config.seed, iteration)
         parent = select_parent(self._candidates(), self.ctx.config.loop.selection, rng)
         archive.enqueue_job(CHILD, {"iteration": iteration, "parent": parent.id}, agent_id=parent.id)
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
+        return 1
 
     def _run_job(self, job: Any) -> None:
         from sandbox import NoBackendError, SandboxStartError
@@ -155,6 +163,8 @@ class Daemon:
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
 
+        if job.kind == EVALUATE_MORE:
+            return self._run_more_job(job)
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
             outcome = run_iteration(self.ctx, iteration, parent)
@@ -173,6 +183,27 @@ class Daemon:
             self.ctx.archive.finish_job(job.id, ok=True)
         with self.state.lock:
             self.state.finished.append(outcome)
+
+    def _run_more_job(self, job: Any) -> None:
+        from sandbox import NoBackendError, SandboxStartError
+
+        from dgm.errors import BudgetExhausted
+        from dgm.llm import ScriptExhausted
+        from dgm.loop.more import evaluate_more
+
+        p = job.payload
+        try:
+            evaluate_more(self.ctx, p["agent"], p["suite"], p["task"])
+        except (NoBackendError, SandboxStartError, ScriptExhausted):
+            raise
+        except BudgetExhausted as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
+            self.state.stopping = f"budget spent: {exc}"
+        except Exception as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            self.ctx.archive.log_event("job-failed", f"step {p.get('step')}: {type(exc).__name__}: {exc}", agent_id=p["agent"])
+        else:
+            self.ctx.archive.finish_job(job.id, ok=True)
 
     def _evaluate_pending_agents(self) -> None:
         """Agents committed but not (fully) evaluated: the seed of a new run, or a child whose
