@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archive import gitread
 from archive.errors import ArchiveError, UnknownAgentError
@@ -30,6 +30,9 @@ from archive.records import (
     VerifyReport,
 )
 from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
+
+if TYPE_CHECKING:
+    from archive.stats import ScoreStat
 
 
 SORT_ORDER = {
@@ -161,11 +164,21 @@ class Queries:
         return int(self._rows(f"SELECT COUNT(*) AS n FROM {AGENTS} {where}", {"status": status})[0]["n"])
 
     def best(self) -> AgentRecord | None:
-        """The evaluated agent with the highest score; the earliest wins a tie."""
-        rows = self._rows(
-            f"SELECT * FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL ORDER BY score DESC, seq ASC LIMIT 1"
-        )
-        return AgentRecord.from_row(rows[0]) if rows else None
+        """The best evaluated agent by `archive.best`'s rule: among the agents evaluated on
+        the most tasks any agent reached, the highest score (then more tasks, then earliest)."""
+        from archive.best import Ranked, best_of
+
+        counts = self.task_counts()
+        rows = self._rows(f"SELECT id, score, seq FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL")
+        found = best_of([Ranked(r["id"], float(r["score"]), counts[r["id"]].tasks if r["id"] in counts else 0, r["seq"]) for r in rows])
+        return self.get(found.id) if found else None
+
+    def score_stat(self, agent: AgentRecord) -> "ScoreStat":
+        """The agent's score with the tasks it rests on and its 95% Wilson interval."""
+        from archive.stats import score_stat
+
+        count = self.task_counts().get(agent.id, TaskCount(0, 0))
+        return score_stat(agent.score, count.passed, count.tasks)
 
     def lineage(self, agent_id: str) -> list[AgentRecord]:
         """The agent and its ancestors, root first."""

@@ -67,10 +67,11 @@ def ls(
         rows = reader.summaries(status, sort=sort, limit=limit)
         total = reader.count_agents(status)
         best = reader.best()
+        counts = reader.task_counts()
     if json_output:
-        print_json(ls_json(rows))
+        print_json(ls_json(rows, counts))
     else:
-        console().print(ls_table(rows, total, best.id if best else None))
+        console().print(ls_table(rows, total, best.id if best else None, counts))
 
 
 @app.command()
@@ -87,17 +88,20 @@ def tree(
     with _reader(run) as reader:
         agents = reader.agents()
         children = reader.children_counts() if json_output else {}
+        counts = reader.task_counts()
     if json_output:
-        print_json(tree_json(agents, children))
+        print_json(tree_json(agents, children, counts))
         return
     if top is None and not all_agents and len(agents) > PRUNE_ABOVE:
         top = DEFAULT_TOP
-    console().print(tree_view(build_lineage(agents, top=None if all_agents else top, depth=depth)))
+    console().print(tree_view(build_lineage(agents, top=None if all_agents else top, depth=depth, counts=counts)))
 
 
 @app.command()
 def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = False) -> None:
     """One agent: metadata, scores per suite and stage, files changed, cost, reviews, diagnosis."""
+    from archive.records import TaskCount
+
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
 
     with _reader(run) as reader:
@@ -109,6 +113,7 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
             files=reader.changed_files(ident),
             spend=reader.agent_spend(ident),
             reviews=reader.reviews(ident),
+            count=reader.task_counts().get(ident, TaskCount(0, 0)),
         )
     if json_output:
         print_json(show_json(detail))
@@ -135,15 +140,16 @@ def diff(
 
 @app.command()
 def best(run: RunOption = None, json_output: JsonOption = False) -> None:
-    """The evaluated agent with the highest score."""
+    """The best agent: the highest score among those evaluated on the most tasks (see README)."""
     from dgm.cli.archive_views import agent_json, best_view
 
     with _reader(run) as reader:
         agent = reader.best()
+        count = reader.task_counts().get(agent.id) if agent else None
     if json_output:
-        print_json(agent_json(agent) if agent else None)
+        print_json(agent_json(agent, count) if agent else None)
     else:
-        console().print(best_view(agent))
+        console().print(best_view(agent, count))
 
 
 @app.command()

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dgm.review.gate import latest_verdicts
+
+if TYPE_CHECKING:
+    from archive.stats import ScoreStat
 
 PURPOSES = ("diagnose", "self-modify", "solve")
 
@@ -29,6 +32,15 @@ class AgentPoint:
     verdict: str | None = None
     """The latest approve/reject verdict, None when never judged."""
     cost: float = 0.0
+    passed: int = 0
+    tasks: int = 0
+    """Distinct tasks the score rests on (and passed among them)."""
+
+    @property
+    def stat(self) -> "ScoreStat":
+        from archive.stats import score_stat
+
+        return score_stat(self.score, self.passed, self.tasks)
 
     @property
     def scored(self) -> bool:
@@ -55,9 +67,12 @@ class ReportData:
         return {a.id: a for a in self.agents}
 
     def best(self) -> AgentPoint | None:
-        """The highest-scoring valid agent; ties go to the earliest (as the archive's best)."""
-        scored = [(a.score, -i, a) for i, a in enumerate(self.agents) if a.scored]
-        return max(scored, key=lambda t: t[:2])[2] if scored else None
+        """The best agent by the archive's rule (`archive.best`): the highest score among the
+        agents evaluated on the most tasks; ties go to more tasks, then the earliest."""
+        from archive.best import Ranked, best_of
+
+        found = best_of([Ranked(a.id, a.score, a.tasks, i) for i, a in enumerate(self.agents) if a.scored and a.score is not None])
+        return self.by_id()[found.id] if found else None
 
     def best_path(self) -> list[str]:
         """Ids from the seed to the best agent."""
@@ -122,8 +137,10 @@ def collect(archive: Any, run_name: str = "") -> ReportData:
         if call.agent_id:
             cost[call.agent_id] = cost.get(call.agent_id, 0.0) + call.cost
     verdicts = latest_verdicts(archive.reviews())
+    counts = archive.task_counts()
     agents = [
-        AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0))
+        AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0),
+                   *counts.get(a.id, (0, 0)))
         for a in sorted(archive.agents(), key=lambda a: a.seq)
     ]
     return ReportData(run_name, agents, calls)

@@ -32,7 +32,8 @@ def header(packet: ReviewPacket, position: str = "") -> Text:
     agent = packet.agent
     text = Text()
     text.append(f"Agent {agent.id}", style="bold")
-    text.append(f"  child of {agent.parent_id or '(seed)'}  iteration {agent.iteration}  score {_score(agent.score)}")
+    score = packet.stat.text() if packet.stat is not None else _score(agent.score)
+    text.append(f"  child of {agent.parent_id or '(seed)'}  iteration {agent.iteration}  score {score}")
     if position:
         text.append(f"  [{position}]", style="dim")
     return text

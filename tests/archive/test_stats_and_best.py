@@ -47,3 +47,24 @@ def test_best_ties_go_to_more_tasks_then_the_earliest():
     assert full_depth([Ranked("a", 0.5, 80, 0)], full_tasks=50) == 50
     # a run still in its first stage: the best of what there is
     assert best_of([Ranked("a", 0.3, 10, 0), Ranked("b", 0.7, 10, 1)]).id == "b"
+
+
+def test_archive_best_prefers_the_agent_evaluated_on_more_tasks(tmp_path):
+    from archive_family import make_run, write_seed
+
+    from archive import Archive
+
+    with Archive.create(make_run(tmp_path / "run")) as store:
+        seed = store.add_seed(write_seed(tmp_path / "seed"))
+        files = store.read_tree(seed.id)
+        lucky = store.add_child(seed.id, {**files, "x.py": b"X = 1\n"}, iteration=1)
+        for agent, passed, tasks in ((seed.id, 30, 50), (lucky.id, 3, 3)):
+            evaluation = store.start_evaluation(agent, "humaneval", 0, tasks)
+            for i in range(tasks):
+                store.add_task_result(evaluation, f"HumanEval/{i}", i < passed, 1.0, "ok")
+            store.finish_evaluation(evaluation, passed / tasks, passed)
+            store.set_score(agent, passed / tasks)
+            store.set_status(agent, "evaluated")
+        assert store.best().id == seed.id
+        assert store.task_counts()[lucky.id] == (3, 3)
+        assert store.score_stat(store.get(seed.id)).text() == "0.600 [0.46, 0.72] n=50"
