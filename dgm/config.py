@@ -52,7 +52,8 @@ class LoopConfig:
     max_wall_hours: float = 0.0
     """Stop after this much wall time (0: no limit)."""
     meta_agent: str = "self"
-    """'self': the parent rewrites itself (DGM mode); else a directory of a fixed meta agent."""
+    """'self': the parent rewrites itself (DGM mode); 'seed': the run's seed agent makes every
+    child (the DGM paper's no-self-improvement ablation); else a directory of a fixed meta agent."""
     self_modify_timeout: float = 900.0
     """Wall-clock seconds for one self-modification."""
     diagnose_failures: int = 3

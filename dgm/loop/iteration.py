@@ -145,8 +145,11 @@ def agent_side(log: str, exit_reason: str) -> str:
 
 def meta_agent_dir(ctx: LoopContext, parent_files: Mapping[str, bytes], scratch: Path) -> Path:
     """The code that performs the self-modification: the parent itself (DGM mode) or a fixed
-    meta agent named in the config."""
-    if ctx.config.loop.meta_agent != "self":
+    meta agent: the run's seed agent ('seed') or a directory named in the config."""
+    if ctx.config.loop.meta_agent == "seed":
+        seed = next(a for a in ctx.archive.agents() if a.origin == "seed")
+        parent_files = ctx.archive.read_tree(seed.id)
+    elif ctx.config.loop.meta_agent != "self":
         return Path(ctx.config.loop.meta_agent)
     agent_dir = scratch / "meta-agent"
     for path, data in parent_files.items():
