@@ -25,6 +25,7 @@ from archive.errors import (
     NotARunError,
     PatchApplyError,
     ReadOnlyArchiveError,
+    RunFileError,
     SchemaTooNewError,
     SchemaTooOldError,
     UnknownAgentError,
@@ -49,6 +50,8 @@ _LAZY = {
     "TaskCount": "archive.records",
     "VerifyReport": "archive.records",
     "SCHEMA_VERSION": "archive.schema",
+    "export_run": "archive.portable",
+    "import_run": "archive.portable",
 }
 
 __all__ = sorted([*_LAZY, *(name for name in dir() if name.endswith("Error"))])

@@ -24,7 +24,7 @@ def check_status(value: str | None) -> str | None:
     return value
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, export-run, import-run.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
 
@@ -98,8 +98,23 @@ def tree(
 
 
 @app.command()
-def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = False) -> None:
+def show(
+    agent_id: AgentArg,
+    run: RunOption = None,
+    json_output: JsonOption = False,
+    replay: Annotated[bool, typer.Option("--replay", help="The child's replay record: diagnosis prompt and answer, transcript, model, seeds, image, config hash, version.")] = False,
+) -> None:
     """One agent: metadata, scores per suite and stage, files changed, cost, reviews, diagnosis."""
+    if replay:
+        from dgm.loop.replay import load_replay, replay_json, replay_view
+
+        with _reader(run) as reader:
+            record = load_replay(reader, _resolve(reader, agent_id))
+        if json_output:
+            print_json(replay_json(record))
+        else:
+            console().print(replay_view(record))
+        return
     from archive.records import TaskCount
 
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
@@ -150,6 +165,30 @@ def best(run: RunOption = None, json_output: JsonOption = False) -> None:
         print_json(agent_json(agent, count) if agent else None)
     else:
         console().print(best_view(agent, count))
+
+
+@app.command("export-run")
+def export_run_command(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory to export.")],
+    file: Annotated[Path, typer.Argument(help="The file to write (a .tar.gz).")],
+) -> None:
+    """Write a whole run (database, git bundle, logs, run.toml) as one file for another machine."""
+    from archive import export_run
+
+    done = export_run(run_dir, file)
+    console().print(f"exported run {done.run_name} to {done.path} ({done.bytes:,} bytes); 'dgm archive import-run {done.path}' restores it")
+
+
+@app.command("import-run")
+def import_run_command(
+    file: Annotated[Path, typer.Argument(help="A file written by 'dgm archive export-run'.")],
+    dest: Annotated[Optional[Path], typer.Argument(help="Where to create the run (default: ./runs/<its name>).")] = None,
+) -> None:
+    """Recreate an exported run; then browse, compare, verify or resume it as any run."""
+    from archive import import_run
+
+    target = import_run(file, dest)
+    console().print(f"imported the run to {target}; 'dgm archive verify --run {target}' checks it, 'dgm run --run {target}' resumes it")
 
 
 @app.command()

@@ -80,7 +80,7 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     parent_files = archive.read_tree(parent_id)
     ctx.stage(iteration, "diagnose", None)
     try:
-        diagnosis = diagnose(ctx, iteration, parent_id, parent_files)
+        diagnosis, exchange = diagnose(ctx, iteration, parent_id, parent_files)
     except (ModelError, DiagnosisError) as exc:  # garbage from the model is the parent's bad luck, not a crash
         archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
         return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
@@ -95,7 +95,9 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
         ctx.stage(iteration, "smoke", None)
         passed, smoke_log = smoke_test(ctx, iteration, parent_id, child_files)
         reason = None if passed else "failed the smoke task (could not edit a file as instructed)"
-    meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent}
+    from dgm.loop.replay import replay_meta, write_diagnosis_log
+
+    meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent, "replay": replay_meta(ctx, iteration, parent_id)}
     child = archive.add_child(
         parent_id,
         child_files,
@@ -107,18 +109,23 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     logs = archive.logs_dir(child.id)
     logs.mkdir(parents=True, exist_ok=True)
     (logs / "self-modify.log").write_text(transcript, encoding="utf-8")
+    write_diagnosis_log(logs, *exchange)
     if smoke_log:
         (logs / "smoke.log").write_text(smoke_log, encoding="utf-8")
     archive.log_event("child", f"iteration {iteration}: {child.id} from {parent_id}" + (f" is invalid: {reason}" if reason else ""), agent_id=child.id)
     return child
 
 
-def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
+def diagnose(
+    ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]
+) -> tuple[Diagnosis, tuple[list[dict], str]]:
+    """The parsed diagnosis, and the exchange it came from (prompt messages, answer) for the
+    child's replay record."""
     failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
-    completion = ctx.gateway.complete_for_host(
-        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}"
-    )
-    return parse_diagnosis(completion.content or "")
+    messages = diagnosis_messages(parent_files, failures)
+    completion = ctx.gateway.complete_for_host(messages, agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}")
+    answer = completion.content or ""
+    return parse_diagnosis(answer), (messages, answer)
 
 
 def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
