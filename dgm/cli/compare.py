@@ -34,7 +34,7 @@ def compare(
             raise ConfigError(f"{run_dir} is not a run directory (no run.toml)")
         config = load_config(run_dir / "run.toml")
         with Reader.open(run_dir) as reader:
-            summaries.append(summarize(reader, run_dir.name, group_key(config)))
+            summaries.append(summarize(reader, run_dir.name, group_key(config), config.model.is_dry_run))
     out_dir = out if out is not None else Path("compare")
     figures = render_plots(summaries, out_dir)
     page = write_text(out_dir / "index.html", compare_page(summaries, figures))

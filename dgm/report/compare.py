@@ -59,6 +59,8 @@ class RunSummary:
     usd: float
     wall_seconds: float
     steps: list[Step] = field(default_factory=list)
+    dry_run: bool = False
+    """Made on the scripted model: its scores say nothing about agents improving."""
 
     def series(self, axis: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         xs = np.array([getattr(s, axis) for s in self.steps], dtype=float)
@@ -72,7 +74,7 @@ def group_key(config: Any) -> str:
     return dump_config(dataclasses.replace(config, name="", seed=0))
 
 
-def summarize(archive: Any, name: str, group: str) -> RunSummary:
+def summarize(archive: Any, name: str, group: str, dry_run: bool = False) -> RunSummary:
     """One run's summary from an open archive (Reader or Archive)."""
     agents = sorted(archive.agents(), key=lambda a: a.seq)
     counts, costs, spend = archive.task_counts(), archive.costs(), archive.spend()
@@ -103,7 +105,7 @@ def summarize(archive: Any, name: str, group: str) -> RunSummary:
         name=name, group=group, best_id=best.id if best else None, best=best_stat,
         children=len(children), valid_children=sum(a.status == "evaluated" for a in children),
         tasks=tasks, tokens=spend.tokens, usd=spend.usd,
-        wall_seconds=(max(times) - min(times)).total_seconds() if times else 0.0, steps=steps,
+        wall_seconds=(max(times) - min(times)).total_seconds() if times else 0.0, steps=steps, dry_run=dry_run,
     )
 
 
@@ -112,11 +114,12 @@ def group_labels(runs: Sequence[RunSummary]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for key in dict.fromkeys(r.group for r in runs):
         names = [r.name for r in runs if r.group == key]
+        dry = " [dry run]" if any(r.dry_run for r in runs if r.group == key) else ""
         if len(names) == 1:
-            labels[key] = names[0]
+            labels[key] = names[0] + dry
         else:
             stem = re.sub(r"[-_.]*(seed)?[-_.]*\d+$", "", names[0]) or names[0]
-            labels[key] = f"{stem} ({len(names)} seeds)"
+            labels[key] = f"{stem} ({len(names)} seeds){dry}"
     return labels
 
 
@@ -156,8 +159,13 @@ def render_plots(runs: Sequence[RunSummary], out_dir: Path) -> list[Figure]:
             members = [r for r in runs if r.group == key]
             x, line, low, high = group_curve(members, axis)
             color = colors[i % len(colors)]
-            ax.step(x, line, where="post", color=color, lw=2, label=label)
+            style = ("-", "--", ":", "-.")[i % 4]  # so lines that coincide (a dry run's zeros) stay visible
+            ax.step(x, line, where="post", color=color, lw=2, ls=style, label=label)
             ax.fill_between(x, low, high, step="post", color=color, alpha=0.18, lw=0)
+        if axis == "iterations":
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("best score so far")
         ax.set_ylim(-0.02, 1.02)
@@ -171,15 +179,19 @@ def render_plots(runs: Sequence[RunSummary], out_dir: Path) -> list[Figure]:
     return figures
 
 
-TABLE_COLUMNS = ("run", "best score [95% CI] n", "best agent", "children", "valid", "tasks", "tokens", "USD", "wall time")
+TABLE_COLUMNS = ("run", "best [95% CI] n", "agent", "children", "valid", "tasks", "tokens", "USD", "wall")
 
 
 def table_rows(runs: Sequence[RunSummary]) -> list[tuple[str, ...]]:
     return [
-        (r.name, r.best.text(), r.best_id or "-", str(r.children), str(r.valid_children), f"{r.tasks:,}", f"{r.tokens:,}",
-         f"{r.usd:.4f}", wall(r.wall_seconds))
+        (r.name, r.best.text(), r.best_id or "-", str(r.children), str(r.valid_children), f"{r.tasks:,}", compact(r.tokens),
+         f"{r.usd:.2f}" if r.usd >= 1 else f"{r.usd:.4f}", wall(r.wall_seconds))
         for r in runs
     ]
+
+
+def compact(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e4 else str(n)
 
 
 def wall(seconds: float) -> str:
@@ -193,7 +205,7 @@ def table_view(runs: Sequence[RunSummary]) -> Any:
 
     table = Table(title=f"{len(runs)} run(s) compared", title_justify="left")
     for name in TABLE_COLUMNS:
-        table.add_column(name, justify="left" if name in ("run", "best agent") else "right")
+        table.add_column(name, justify="left" if name in ("run", "agent") else "right", no_wrap=True)
     for row in table_rows(runs):
         table.add_row(*row)
     return table

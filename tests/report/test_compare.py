@@ -57,7 +57,7 @@ def test_compare_cli_writes_table_plots_and_page(tmp_path: Path):
     data = json.loads(subprocess.run([sys.executable, "-m", "dgm.cli", "compare", *runs, "--out", str(out), "--json"],
                                      capture_output=True, text=True, timeout=300).stdout)
     assert [d["run"] for d in data] == ["dgm-1", "dgm-2", "other"]
-    assert data[0]["group"] == data[1]["group"] == "dgm (2 seeds)" and data[2]["group"] == "other"
+    assert data[0]["group"] == data[1]["group"] == "dgm (2 seeds) [dry run]" and data[2]["group"] == "other [dry run]"
     assert all(d["tasks"] > 0 and len(d["ci95"]) == 2 and d["usd"] > 0 for d in data)
 
 
