@@ -48,7 +48,7 @@ def _no_open_ended(config: RunConfig) -> None:
 def _hgm(config: RunConfig) -> None:
     config.loop.selection = "hgm"
     config.loop.meta_agent = "self"
-    config.eval.stages = [StageConfig(10)]
+    config.eval.stages = [StageConfig(5)]  # a first look; HGM adds tasks one at a time where it is unsure
     config.hgm.alpha = 0.6
 
 
@@ -61,7 +61,7 @@ PRESETS: dict[str, Preset] = {
     "dgm": Preset("the DGM paper: score_child_prop selection, the parent rewrites itself, staged 10/50/all at 40%", _dgm),
     "dgm-no-self-improve": Preset("ablation: a fixed meta agent (the run's seed agent) makes every child", _no_self_improve),
     "dgm-no-open-ended": Preset("ablation: greedy hill-climbing, always the best agent as the single parent", _no_open_ended),
-    "hgm": Preset("Huxley-Gödel Machine: clade Thompson sampling; one more task or a new child each step (alpha 0.6)", _hgm),
+    "hgm": Preset("Huxley-Gödel Machine: clade Thompson sampling; a child (first 5 tasks) or one more task per step, alpha 0.6", _hgm),
     "random-parent": Preset("baseline: parents drawn uniformly from the valid agents; otherwise as dgm", _random_parent),
 }
 

@@ -31,6 +31,8 @@ def test_each_preset_creates_a_valid_run(tmp_path, name):
     if name != "hgm":
         assert [(s.tasks, s.min_score) for s in config.eval.stages][:2] == [(10, 0.4), (50, 0.4)]
         assert len(config.eval.stages) == 3
+    else:
+        assert [s.tasks for s in config.eval.stages] == [5] and config.hgm.alpha == 0.6
 
 
 def test_unknown_preset_is_one_line(tmp_path):
