@@ -63,7 +63,7 @@ def ls_json(rows: Sequence[AgentSummary], counts: Mapping[str, TaskCount]) -> li
 def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None, counts: Mapping[str, TaskCount] | None = None) -> RenderableType:
     table = Table(title=f"Agents ({len(rows)} of {total})" if len(rows) < total else f"Agents ({total})", title_justify="left")
     for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score [95% CI] n", "right"), ("children", "right"), ("cost", "right")):
-        table.add_column(name, justify=justify, no_wrap=name.startswith("score"))  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         a = r.agent
         ident = Text(a.id, style="bold green" if a.id == best_id else "")
