@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dgm.loop.landscape import SimConfig, simulate  # noqa: E402
 
-RULES = ("hgm", "score_child_prop", "best", "random")
+RULES = ("hgm", "hgm-own", "score_child_prop", "best", "random")
+"""hgm-own: HGM's scheduler with expansion by the agent's own counts, not its clade (ablation)."""
 
 
 def median_or_dash(values: list[int]) -> str:
@@ -44,7 +45,9 @@ def main() -> int:
     rows = {}
     for rule in RULES:
         start = time.perf_counter()
-        results = [simulate(SimConfig(rule, target=args.target, budget_tasks=args.budget), seed) for seed in range(args.seeds)]
+        cfg = SimConfig("hgm", target=args.target, budget_tasks=args.budget, clade=False) if rule == "hgm-own" else \
+            SimConfig(rule, target=args.target, budget_tasks=args.budget)
+        results = [simulate(cfg, seed) for seed in range(args.seeds)]
         took = time.perf_counter() - start
         created = [r.created_at for r in results if r.created_at is not None]
         found = [r.found_at for r in results if r.found_at is not None]

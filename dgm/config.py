@@ -74,6 +74,8 @@ class HgmConfig:
     """Exponent of the cool-down temperature."""
     budget_tasks: int = 0
     """Task evaluations the cool-down counts against (0: none)."""
+    clade: bool = True
+    """Expand by clade counts (HGM); false: by own counts only (ablation)."""
 
 
 @dataclass

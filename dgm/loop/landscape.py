@@ -77,6 +77,8 @@ class SimConfig:
     hgm_first_tasks: int = 5
     """HGM measures a new child on this many tasks, then one task at a time as it decides."""
     alpha: float = 0.6
+    clade: bool = True
+    """HGM only: expand by clade counts (False: own counts, the ablation)."""
 
 
 @dataclass
@@ -147,7 +149,7 @@ def simulate(cfg: SimConfig, seed: int, land: Landscape = Landscape()) -> SimRes
             nodes = run.candidates()
             left = {a.id: cfg.budget_tasks for a in run.agents}  # the simulated suite never runs out
             decision = hgm.decide(nodes, [n for n in nodes if n.tasks], left, len(run.agents) - 1, rng,
-                                  hgm.HgmParams(alpha=cfg.alpha))
+                                  hgm.HgmParams(alpha=cfg.alpha, clade=cfg.clade))
             agent = next(a for a in run.agents if a.id == decision.agent_id)
             if decision.action == hgm.EXPAND:
                 run.measure(run.add_child(agent), cfg.hgm_first_tasks)

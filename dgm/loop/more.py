@@ -98,7 +98,7 @@ def hgm_step(ctx: "LoopContext", eligible_ids: Sequence[str], orders: TaskOrders
     measurable = {a.id for a in archive.agents() if a.status == "evaluated"}
     left = {n.id: orders.total - n.tasks for n in nodes if n.id in measurable}
     eligible = [by_id[i] for i in eligible_ids if i in by_id]
-    params = hgm.HgmParams(config.hgm.alpha, config.hgm.cool_down, config.hgm.beta, config.hgm.budget_tasks)
+    params = hgm.HgmParams(config.hgm.alpha, config.hgm.cool_down, config.hgm.beta, config.hgm.budget_tasks, config.hgm.clade)
     decision = hgm.decide(nodes, eligible, left, children, selection_rng(config.seed, step), params)
     if decision.action == hgm.EXPAND:
         iteration = 1 + max((j.payload["iteration"] for j in jobs if j.kind == CHILD), default=0)
@@ -115,7 +115,7 @@ def hgm_step(ctx: "LoopContext", eligible_ids: Sequence[str], orders: TaskOrders
 
 
 def hgm_step_expand_only(ctx: "LoopContext", eligible: list[Candidate], nodes: list[Candidate], step: int, jobs: list[Any]) -> hgm.Decision:
-    parent = hgm.choose_parent(eligible, nodes, selection_rng(ctx.config.seed, step))
+    parent = hgm.choose_parent(eligible, nodes, selection_rng(ctx.config.seed, step), clade=ctx.config.hgm.clade)
     iteration = 1 + max((j.payload["iteration"] for j in jobs if j.kind == CHILD), default=0)
     ctx.archive.enqueue_job(CHILD, {"iteration": iteration, "parent": parent.id, "step": step}, agent_id=parent.id)
     return hgm.Decision(hgm.EXPAND, parent.id)

@@ -108,6 +108,11 @@ def test_hgm_parent_follows_the_clade_not_the_agents_own_score():
     # without the clade, the agents' own counts would favour "high"
     alone = shares(eligible, "hgm")
     assert alone["high"] > 0.9
+    # the ablation (clade off) reads own counts even with the whole tree at hand
+    from dgm.loop.selection.hgm import HgmParams, decide
+
+    picks = [decide(nodes, eligible, {}, 9, selection_rng(7, i), HgmParams(clade=False)).agent_id for i in range(400)]
+    assert picks.count("high") > 0.9 * 400
 
 
 def test_clade_counts_pool_the_whole_subtree():

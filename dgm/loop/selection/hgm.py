@@ -46,6 +46,9 @@ class HgmParams:
     """Exponent of the cool-down temperature."""
     budget_tasks: int = 0
     """Task-evaluation budget the cool-down is measured against (0: no cool-down)."""
+    clade: bool = True
+    """Expand by clade counts (HGM); False: by the agent's own counts only (an ablation that
+    keeps the scheduler but drops the clade estimate)."""
 
 
 @dataclass(frozen=True)
@@ -101,15 +104,16 @@ def should_expand(task_evaluations: int, children: int, alpha: float) -> bool:
 
 
 def choose_parent(
-    eligible: Sequence[Candidate], nodes: Sequence[Candidate], rng: np.random.Generator, tau: float = 1.0
+    eligible: Sequence[Candidate], nodes: Sequence[Candidate], rng: np.random.Generator, tau: float = 1.0, clade: bool = True
 ) -> Candidate:
-    """Thompson sampling on clade counts among `eligible` (who may become a parent).
+    """Thompson sampling on clade counts (or, with `clade` off, own counts) among `eligible`
+    (who may become a parent).
 
     Raises: SelectionError when there is no eligible agent.
     """
     if not eligible:
         raise SelectionError("no valid agent can become a parent")
-    clades = clade_counts(nodes)
+    clades = clade_counts(nodes) if clade else {}
     ordered = sorted(eligible, key=lambda c: c.id)
     measured = [c for c in ordered if c.tasks > 0 and c.passed > 0]
     pool = measured or ordered
@@ -152,4 +156,4 @@ def decide(
     open_agents = [n for n in nodes if tasks_left.get(n.id, 0) > 0]
     if open_agents and not should_expand(used, children, params.alpha):
         return Decision(EVALUATE, choose_to_evaluate(open_agents, rng, tau).id)
-    return Decision(EXPAND, choose_parent(eligible, nodes, rng, tau).id)
+    return Decision(EXPAND, choose_parent(eligible, nodes, rng, tau, params.clade).id)
