@@ -55,6 +55,8 @@ class Daemon:
         self.state = LiveState()
         self.on_change = on_change
         self.signals = 0
+        self._orders: Any = None
+        """HGM only: each suite's task order, loaded on the first step (dgm.loop.more.TaskOrders)."""
         ctx.stage = self._stage
 
     # -- progress ---------------------------------------------------------------------------
@@ -148,7 +150,7 @@ class Daemon:
         if self.ctx.config.loop.selection == "hgm":
             from dgm.loop.more import TaskOrders, hgm_step
 
-            self._orders = getattr(self, "_orders", None) or TaskOrders(self.ctx.config)
+            self._orders = self._orders or TaskOrders(self.ctx.config)
             return int(hgm_step(self.ctx, [c.id for c in self._candidates()], self._orders).action == "expand")
         iteration = 1 + max((job.payload["iteration"] for job in child_jobs(archive)), default=0)
         rng = selection_rng(self.ctx.config.seed, iteration)
