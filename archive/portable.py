@@ -20,9 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.errors import RunFileError
-from archive.layout import RunLayout
-from archive.schema import TASK_RESULTS
+from dgm.archive.errors import RunFileError
+from dgm.archive.layout import RunLayout
+from dgm.archive.schema import TASK_RESULTS
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -131,7 +131,7 @@ def import_run(file: Path, dest: Path | None = None, runs_dir: Path = Path("runs
             tmp.mkdir()
             tar.extractall(tmp, members=[m for m in members if m.name != MANIFEST], filter="data")
             layout = RunLayout(tmp)
-            from archive.gitwrite import init_bare
+            from dgm.archive.gitwrite import init_bare
 
             init_bare(layout.git)
             if (tmp / BUNDLE).is_file():

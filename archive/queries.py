@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from archive import gitread
-from archive.errors import ArchiveError, UnknownAgentError
-from archive.records import (
+from dgm.archive import gitread
+from dgm.archive.errors import ArchiveError, UnknownAgentError
+from dgm.archive.records import (
     AgentRecord,
     AgentSummary,
     EvaluationRecord,
@@ -29,10 +29,10 @@ from archive.records import (
     TaskResultRecord,
     VerifyReport,
 )
-from archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
+from dgm.archive.schema import AGENTS, EVALUATIONS, EVENTS, JOBS, LLM_CALLS, MIGRATIONS_TABLE, REVIEWS, STATE, TASK_RESULTS
 
 if TYPE_CHECKING:
-    from archive.stats import ScoreStat
+    from dgm.archive.stats import ScoreStat
 
 
 SORT_ORDER = {
@@ -166,7 +166,7 @@ class Queries:
     def best(self) -> AgentRecord | None:
         """The best evaluated agent by `archive.best`'s rule: among the agents evaluated on
         the most tasks any agent reached, the highest score (then more tasks, then earliest)."""
-        from archive.best import Ranked, best_of
+        from dgm.archive.best import Ranked, best_of
 
         counts = self.task_counts()
         rows = self._rows(f"SELECT id, score, seq FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL")
@@ -175,7 +175,7 @@ class Queries:
 
     def score_stat(self, agent: AgentRecord) -> "ScoreStat":
         """The agent's score with the tasks it rests on and its 95% Wilson interval."""
-        from archive.stats import score_stat
+        from dgm.archive.stats import score_stat
 
         count = self.task_counts().get(agent.id, TaskCount(0, 0))
         return score_stat(agent.score, count.passed, count.tasks)
@@ -318,7 +318,7 @@ class Queries:
     def verify(self, repair: bool = False) -> "VerifyReport":
         """Check the database against git both ways (see `archive.verify`); `repair` only
         re-creates missing refs of existing commits, so it is safe from a reader."""
-        from archive.verify import verify
+        from dgm.archive.verify import verify
 
         return verify(self, self._git_dir, repair=repair)
 
@@ -327,6 +327,6 @@ class Queries:
 
         Raises: UnknownAgentError for an id that could not be an agent's.
         """
-        from archive.layout import RunLayout
+        from dgm.archive.layout import RunLayout
 
         return RunLayout(self._root).agent_logs(agent_id)

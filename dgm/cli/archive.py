@@ -30,7 +30,7 @@ AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for
 
 
 def _reader(run: Path | None):  # -> archive.Reader
-    from archive.reader import Reader
+    from dgm.archive.reader import Reader
 
     return Reader.open(resolve_run(run))
 
@@ -38,7 +38,7 @@ def _reader(run: Path | None):  # -> archive.Reader
 def _resolve(reader, agent_id: str) -> str:
     """'best' names the best agent; anything else must be an id."""
     if agent_id == "best":
-        from archive.errors import UnknownAgentError
+        from dgm.archive.errors import UnknownAgentError
 
         best = reader.best()
         if best is None:
@@ -56,7 +56,7 @@ def ls(
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost."""
-    from archive.queries import SORT_KEYS
+    from dgm.archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
 
@@ -115,7 +115,7 @@ def show(
         else:
             console().print(replay_view(record))
         return
-    from archive.records import TaskCount
+    from dgm.archive.records import TaskCount
 
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
 
@@ -173,7 +173,7 @@ def export_run_command(
     file: Annotated[Path, typer.Argument(help="The file to write (a .tar.gz).")],
 ) -> None:
     """Write a whole run (database, git bundle, logs, run.toml) as one file for another machine."""
-    from archive import export_run
+    from dgm.archive import export_run
 
     done = export_run(run_dir, file)
     console().print(f"exported run {done.run_name} to {done.path} ({done.bytes:,} bytes); 'dgm archive import-run {done.path}' restores it")
@@ -185,7 +185,7 @@ def import_run_command(
     dest: Annotated[Optional[Path], typer.Argument(help="Where to create the run (default: ./runs/<its name>).")] = None,
 ) -> None:
     """Recreate an exported run; then browse, compare, verify or resume it as any run."""
-    from archive import import_run
+    from dgm.archive import import_run
 
     target = import_run(file, dest)
     console().print(f"imported the run to {target}; 'dgm archive verify --run {target}' checks it, 'dgm run --run {target}' resumes it")

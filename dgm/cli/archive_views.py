@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, TaskCount, VerifyReport
-from archive.stats import ScoreStat, score_stat
+from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, TaskCount, VerifyReport
+from dgm.archive.stats import ScoreStat, score_stat
 
 STATUS_STYLE = {"evaluated": "green", "pending": "yellow", "evaluating": "cyan", "invalid": "red"}
 VERDICT_STYLE = {"approve": "bold green", "reject": "bold red", "note": "cyan"}
@@ -108,7 +108,7 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 def best_agent(agents: Iterable[AgentRecord], counts: Mapping[str, TaskCount] | None = None) -> AgentRecord | None:
     """The archive's best (archive.best): deepest-evaluated first, then score."""
-    from archive.best import Ranked, best_of
+    from dgm.archive.best import Ranked, best_of
 
     scored = {a.id: a for a in agents if a.status == "evaluated" and a.score is not None}
     tasks = {i: c.tasks for i, c in (counts or {}).items()}

@@ -20,7 +20,7 @@ def compare(
 ) -> None:
     """Best score with its interval, children, tasks, tokens, USD and wall time per run; plots of
     the best-so-far score against iterations, tasks evaluated and USD."""
-    from archive import Reader
+    from dgm.archive import Reader
 
     from dgm.cli.common import is_run_dir
     from dgm.config import load_config

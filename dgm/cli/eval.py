@@ -45,12 +45,12 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
     """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
     on the host holds the key and keeps a ledger in a throw-away archive; results are cached
     per model, since the same agent scores differently with another model."""
-    from evals.reuse import DiskCache, cache_root
+    from dgm.evals.reuse import DiskCache, cache_root
 
     if not model:
         yield None, None, lambda: 0.0
         return
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.preflight import check_before_start
     from dgm.config import ModelConfig, RunConfig, dump_config
@@ -79,8 +79,8 @@ def main(
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
-    import sandbox
-    from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    from dgm import sandbox
+    from dgm.evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")

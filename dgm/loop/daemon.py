@@ -160,7 +160,7 @@ class Daemon:
         return 1
 
     def _run_job(self, job: Any) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -187,7 +187,7 @@ class Daemon:
             self.state.finished.append(outcome)
 
     def _run_more_job(self, job: Any) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archive.best import Ranked, best_of
+from dgm.archive.best import Ranked, best_of
 from dgm.loop.selection import Candidate, hgm, select_parent, selection_rng
 
 

@@ -41,7 +41,7 @@ class TaskOrders:
     """Each suite's task ids in the staged plan's seed-fixed order, loaded once."""
 
     def __init__(self, config: "RunConfig"):
-        from evals import get_suite, stage_order
+        from dgm.evals import get_suite, stage_order
 
         self.orders: dict[str, list[str]] = {}
         for name in config.eval.suites:
@@ -126,7 +126,7 @@ def evaluate_more(ctx: "LoopContext", agent_id: str, suite: str, task_id: str) -
 
     Raises: BudgetExhausted; SandboxError; UnknownSuiteError.
     """
-    from evals import evaluate_tasks
+    from dgm.evals import evaluate_tasks
 
     archive = ctx.archive
     if (suite, task_id) in {(e.suite, r.task_id) for e in archive.evaluations(agent_id) for r in archive.task_results(e.id)}:

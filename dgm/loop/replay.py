@@ -29,10 +29,10 @@ def image_digest(backend: str, image: str) -> str:
     version of its root filesystem; '' when it cannot be read."""
     try:
         if backend == "docker":
-            from sandbox.docker_backend import connect
+            from dgm.sandbox.docker_backend import connect
 
             return str(connect().images.get(image).id)
-        from sandbox.image_build import image_version
+        from dgm.sandbox.image_build import image_version
 
         return f"rootfs-recipe:{image_version()}"
     except Exception as exc:  # the record notes what it could not read; a run never fails on it

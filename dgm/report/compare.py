@@ -21,8 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from archive.best import Ranked, best_of
-from archive.stats import ScoreStat, score_stat
+from dgm.archive.best import Ranked, best_of
+from dgm.archive.stats import ScoreStat, score_stat
 from dgm.report.data import parse_time
 from dgm.report.plots import Figure
 

@@ -16,7 +16,7 @@ import numpy as np
 from dgm.review.gate import latest_verdicts
 
 if TYPE_CHECKING:
-    from archive.stats import ScoreStat
+    from dgm.archive.stats import ScoreStat
 
 PURPOSES = ("diagnose", "self-modify", "solve")
 
@@ -38,7 +38,7 @@ class AgentPoint:
 
     @property
     def stat(self) -> "ScoreStat":
-        from archive.stats import score_stat
+        from dgm.archive.stats import score_stat
 
         return score_stat(self.score, self.passed, self.tasks)
 
@@ -69,7 +69,7 @@ class ReportData:
     def best(self) -> AgentPoint | None:
         """The best agent by the archive's rule (`archive.best`): the highest score among the
         agents evaluated on the most tasks; ties go to more tasks, then the earliest."""
-        from archive.best import Ranked, best_of
+        from dgm.archive.best import Ranked, best_of
 
         found = best_of([Ranked(a.id, a.score, a.tasks, i) for i, a in enumerate(self.agents) if a.scored and a.score is not None])
         return self.by_id()[found.id] if found else None

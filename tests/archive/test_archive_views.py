@@ -11,7 +11,7 @@ import pytest
 
 from rich.console import Console
 
-from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, Issue, ReviewRecord, Spend, VerifyReport
+from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, Issue, ReviewRecord, Spend, VerifyReport
 from dgm.cli.archive_views import (
     AgentDetail,
     build_lineage,
@@ -108,7 +108,7 @@ def test_browse_path_imports_neither_sqlmodel_nor_gitpython_nor_heavy_packages()
 
 
 def test_every_score_view_shows_its_task_count_and_interval():
-    from archive.records import TaskCount
+    from dgm.archive.records import TaskCount
     from dgm.cli.archive_views import agent_json, best_view, ls_json
 
     a = agent(2, 1, 0.6)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import Archive, RunFileError, export_run, import_run
+from dgm.archive import Archive, RunFileError, export_run, import_run
 
 
 def state(run: Path) -> dict:

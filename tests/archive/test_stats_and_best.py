@@ -1,7 +1,7 @@
 import pytest
 
-from archive.best import Ranked, best_of, full_depth
-from archive.stats import score_stat, wilson_interval
+from dgm.archive.best import Ranked, best_of, full_depth
+from dgm.archive.stats import score_stat, wilson_interval
 
 
 def test_wilson_matches_known_values():
@@ -52,7 +52,7 @@ def test_best_ties_go_to_more_tasks_then_the_earliest():
 def test_archive_best_prefers_the_agent_evaluated_on_more_tasks(tmp_path):
     from archive_family import make_run, write_seed
 
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.create(make_run(tmp_path / "run")) as store:
         seed = store.add_seed(write_seed(tmp_path / "seed"))

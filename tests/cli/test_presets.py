@@ -44,7 +44,7 @@ def test_unknown_preset_is_one_line(tmp_path):
 @pytest.mark.docker
 @pytest.mark.slow
 def test_the_no_self_improve_preset_runs_a_dry_run_with_the_seed_as_meta_agent(tmp_path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run = tmp_path / "ablation"
     dgm("init", str(run), "--preset", "dgm-no-self-improve", "--model", "scripted:dry-run", check=True)

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def test_hgm_run_spends_an_extra_task_between_children(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     # 2 tasks per new agent. alpha 0.38: expand at 2 and 4 evaluations (2**0.38 >= 0 children,
     # 4**0.38 >= 1), evaluate one more task at 6 (6**0.38 = 1.98 < 2), expand at 7.

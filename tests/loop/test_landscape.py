@@ -31,9 +31,9 @@ def test_simulation_is_seeded():
 @pytest.mark.docker
 @pytest.mark.slow
 def test_landscape_dry_run_gives_agents_skills_that_decide_their_tasks(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
     from dgm.llm.dryrun import landscape_passes, landscape_state
-    from evals import get_suite
+    from dgm.evals import get_suite
 
     suite = str(Path(__file__).resolve().parents[2] / "evals" / "examples" / "landscape")
     run_dir = make_run(scenario="landscape", iterations=3, suites=f'["custom:{suite}"]', stages="[{ tasks = 6 }]")

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def test_replay_record_then_export_import_and_resume(make_run, tmp_path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(iterations=1)
     dgm("run", "--run", str(run_dir), check=True)

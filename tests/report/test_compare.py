@@ -11,7 +11,7 @@ import numpy as np
 
 from dgm.report.compare import RunSummary, Step, group_curve, group_labels
 from dgm.report.demo import build_demo_archive
-from archive.stats import score_stat
+from dgm.archive.stats import score_stat
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
