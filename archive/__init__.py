@@ -4,7 +4,7 @@ Public interface:
 - `Archive` (create/open; agents, evaluations, ledger, jobs, reviews, events, state, verify),
   the write path, on SQLModel and GitPython;
 - `Reader`, the read-only path on sqlite3 and the git command line, for fast browsing;
-- the records (`AgentRecord`, ...), `best_agent` (the one rule of 'best'), and the errors of
+- the records (`AgentRecord`, ...), `best_of` (the one rule of 'best', in `archive.best`), and the errors of
   `archive.errors`.
 
 Names are loaded on first use (PEP 562), so `import archive.reader` or `archive.errors`
@@ -26,6 +26,7 @@ from dgm.archive.errors import (
     NotARunError,
     PatchApplyError,
     ReadOnlyArchiveError,
+    RunFileError,
     SchemaTooNewError,
     SchemaTooOldError,
     UnknownAgentError,
@@ -34,7 +35,8 @@ from dgm.archive.errors import (
 _LAZY = {
     "Archive": "dgm.archive.store",
     "Reader": "dgm.archive.reader",
-    "best_agent": "dgm.archive.records",
+    "best_of": "dgm.archive.best",
+    "Ranked": "dgm.archive.best",
     "AgentRecord": "dgm.archive.records",
     "AgentSummary": "dgm.archive.records",
     "EvaluationRecord": "dgm.archive.records",
@@ -47,13 +49,17 @@ _LAZY = {
     "LLMCallRecord": "dgm.archive.records",
     "ParentCandidate": "dgm.archive.records",
     "Spend": "dgm.archive.records",
+    "TaskCount": "dgm.archive.records",
     "VerifyReport": "dgm.archive.records",
     "SCHEMA_VERSION": "dgm.archive.schema",
+    "export_run": "dgm.archive.portable",
+    "import_run": "dgm.archive.portable",
 }
 
 __all__ = sorted([*_LAZY, *(name for name in dir() if name.endswith("Error"))])
 
 if TYPE_CHECKING:
+    from dgm.archive.best import Ranked, best_of
     from dgm.archive.reader import Reader
     from dgm.archive.records import (
         AgentRecord,
@@ -67,9 +73,9 @@ if TYPE_CHECKING:
         ParentCandidate,
         ReviewRecord,
         Spend,
+        TaskCount,
         TaskResultRecord,
         VerifyReport,
-        best_agent,
     )
     from dgm.archive.schema import SCHEMA_VERSION
     from dgm.archive.store import Archive

@@ -50,3 +50,7 @@ class PatchApplyError(ArchiveError):
 
 class ReadOnlyArchiveError(ArchiveError):
     """A write was attempted on an archive opened read-only."""
+
+
+class RunFileError(ArchiveError):
+    """A run export file that cannot be read or imported (not ours, damaged, or a newer format)."""

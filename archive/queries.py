@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from dgm.archive import gitread
 from dgm.archive.errors import ArchiveError, UnknownAgentError
@@ -24,9 +24,9 @@ from dgm.archive.records import (
     ParentCandidate,
     ReviewRecord,
     Spend,
+    TaskCount,
     TaskResultRecord,
     VerifyReport,
-    best_agent,
 )
 from dgm.archive.schema import (
     AGENTS,
@@ -40,6 +40,9 @@ from dgm.archive.schema import (
     STATE,
     TASK_RESULTS,
 )
+
+if TYPE_CHECKING:
+    from dgm.archive.stats import ScoreStat
 
 
 SORT_ORDER = {
@@ -173,12 +176,21 @@ class Queries:
         return int(self._rows(f"SELECT COUNT(*) AS n FROM {AGENTS} {where}", {"status": status})[0]["n"])
 
     def best(self) -> AgentRecord | None:
-        """The best agent by `best_agent`; SQL only narrows the rows to the top score."""
-        rows = self._rows(
-            f"""SELECT * FROM {AGENTS} WHERE status = 'evaluated'
-                AND score = (SELECT MAX(score) FROM {AGENTS} WHERE status = 'evaluated') ORDER BY seq"""
-        )
-        return best_agent(AgentRecord.from_row(r) for r in rows)
+        """The best evaluated agent by `archive.best`'s rule: among the agents evaluated on
+        the most tasks any agent reached, the highest score (then more tasks, then earliest)."""
+        from dgm.archive.best import Ranked, best_of
+
+        counts = self.task_counts()
+        rows = self._rows(f"SELECT id, score, seq FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL")
+        found = best_of([Ranked(r["id"], float(r["score"]), counts[r["id"]].tasks if r["id"] in counts else 0, r["seq"]) for r in rows])
+        return self.get(found.id) if found else None
+
+    def score_stat(self, agent: AgentRecord) -> "ScoreStat":
+        """The agent's score with the tasks it rests on and its 95% Wilson interval."""
+        from dgm.archive.stats import score_stat
+
+        count = self.task_counts().get(agent.id, TaskCount(0, 0))
+        return score_stat(agent.score, count.passed, count.tasks)
 
     def lineage(self, agent_id: str) -> list[AgentRecord]:
         """The agent and its ancestors, root first."""
@@ -244,6 +256,18 @@ class Queries:
     def task_results(self, evaluation_id: int) -> list[TaskResultRecord]:
         rows = self._rows(f"SELECT * FROM {TASK_RESULTS} WHERE evaluation_id = :e ORDER BY id", {"e": evaluation_id})
         return [TaskResultRecord.from_row(r) for r in rows]
+
+    def task_counts(self) -> dict[str, TaskCount]:
+        """Per agent: distinct tasks it was evaluated on and how many it passed, over all its
+        evaluations (a stage redone after a crash counts once). What a score rests on."""
+        key = "e.suite || char(31) || t.task_id"
+        rows = self._rows(
+            f"""SELECT e.agent_id, COUNT(DISTINCT {key}) AS tasks,
+                       COUNT(DISTINCT CASE WHEN t.passed THEN {key} END) AS passed
+                FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+                WHERE e.finished_at IS NOT NULL GROUP BY e.agent_id"""
+        )
+        return {r["agent_id"]: TaskCount(int(r["passed"]), int(r["tasks"])) for r in rows}
 
     def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
         """A finished evaluation of an identical tree on the same suite and task set (the key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Protocol, TypeVar
+from typing import Any, Iterable, Mapping, NamedTuple
 
 
 def _json(text: str | None, default: Any) -> Any:
@@ -137,6 +137,13 @@ class ReviewRecord:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
+class TaskCount(NamedTuple):
+    """What an agent's score rests on: distinct tasks evaluated, and passed among them."""
+
+    passed: int
+    tasks: int
+
+
 class ParentCandidate(NamedTuple):
     """An agent as parent selection sees it."""
 
@@ -228,26 +235,3 @@ class VerifyReport:
     def ok(self) -> bool:
         """Consistent once every issue found was repaired (orphans are never repaired)."""
         return all(issue.repaired for issue in self.issues)
-
-
-class Scored(Protocol):
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def score(self) -> float | None: ...
-
-
-S = TypeVar("S", bound=Scored)
-
-
-def best_agent(agents: Iterable[S]) -> S | None:
-    """The best agent: the evaluated one with the highest score; of equal scores, the first
-    given wins (pass agents oldest first). The one rule behind every 'best' in dgm."""
-    best: S | None = None
-    top = 0.0
-    for agent in agents:
-        score = agent.score
-        if agent.status == "evaluated" and score is not None and (best is None or score > top):
-            best, top = agent, score
-    return best

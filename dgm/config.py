@@ -13,7 +13,7 @@ from typing import Any
 
 from dgm.errors import ConfigError
 
-SELECTION_METHODS = ("score_child_prop", "best", "random", "score_prop", "novelty")
+SELECTION_METHODS = ("score_child_prop", "best", "random", "score_prop", "novelty", "hgm")
 
 
 @dataclass
@@ -42,7 +42,9 @@ class ModelConfig:
 @dataclass
 class LoopConfig:
     selection: str = "score_child_prop"
-    """Parent selection: score_child_prop (the DGM's), best, random, score_prop, novelty."""
+    """Parent selection: score_child_prop (the DGM's), best, random, score_prop, novelty, or hgm
+    (the Huxley-Gödel Machine's: clade Thompson sampling, and extra task evaluations scheduled
+    against new children; its parameters are in [hgm])."""
     children_in_flight: int = 2
     """How many children are self-modified and evaluated at once."""
     max_iterations: int = 4
@@ -50,13 +52,30 @@ class LoopConfig:
     max_wall_hours: float = 0.0
     """Stop after this much wall time (0: no limit)."""
     meta_agent: str = "self"
-    """'self': the parent rewrites itself (DGM mode); else a directory of a fixed meta agent."""
+    """'self': the parent rewrites itself (DGM mode); 'seed': the run's seed agent makes every
+    child (the DGM paper's no-self-improvement ablation); else a directory of a fixed meta agent."""
     self_modify_timeout: float = 900.0
     """Wall-clock seconds for one self-modification."""
     diagnose_failures: int = 3
     """How many failed task logs the diagnosis sees."""
     require_approval: bool = False
     """When on, only agents a human approved (dgm review) can become parents."""
+
+
+@dataclass
+class HgmConfig:
+    """Parameters of `selection = "hgm"` (see dgm/loop/selection/hgm.py)."""
+
+    alpha: float = 0.6
+    """Make a child when task_evaluations ** alpha >= children; else evaluate one more task."""
+    cool_down: bool = False
+    """Sharpen the Thompson posteriors as `budget_tasks` is used up."""
+    beta: float = 1.0
+    """Exponent of the cool-down temperature."""
+    budget_tasks: int = 0
+    """Task evaluations the cool-down counts against (0: none)."""
+    clade: bool = True
+    """Expand by clade counts (HGM); false: by own counts only (ablation)."""
 
 
 @dataclass
@@ -146,6 +165,7 @@ class RunConfig:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     swebench: SwebenchConfig = field(default_factory=SwebenchConfig)
+    hgm: HgmConfig = field(default_factory=HgmConfig)
 
     @property
     def jobs_in_flight(self) -> int:
@@ -160,6 +180,8 @@ class RunConfig:
             raise ConfigError(
                 f"loop.selection must be one of {', '.join(SELECTION_METHODS)}, not '{self.loop.selection}'"
             )
+        if not 0.0 < self.hgm.alpha <= 1.0:
+            raise ConfigError(f"hgm.alpha must be in (0, 1], not {self.hgm.alpha}")
         if self.loop.children_in_flight < 1:
             raise ConfigError("loop.children_in_flight must be at least 1")
         if not self.eval.stages or any(s.tasks < 1 for s in self.eval.stages):
@@ -185,7 +207,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
         kind = fields[name].type
-        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig"):
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig", "HgmConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
             if not isinstance(value, list):

@@ -20,7 +20,7 @@ from dgm.evals.base import (
     UnknownSuiteError,
     Verdict,
 )
-from dgm.evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate
+from dgm.evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate, evaluate_tasks, stage_order
 from dgm.evals.plan import parse_stage_plan
 from dgm.evals.registry import get_suite, suite_names
 from dgm.evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
@@ -46,9 +46,11 @@ __all__ = [
     "Verdict",
     "dir_tree_hash",
     "evaluate",
+    "evaluate_tasks",
     "get_suite",
     "parse_stage_plan",
     "run_agent",
+    "stage_order",
     "suite_names",
     "task_ids_key",
 ]

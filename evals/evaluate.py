@@ -171,6 +171,34 @@ def evaluate(
     return report
 
 
+def evaluate_tasks(
+    agent_dir: Path,
+    suite: str | Suite,
+    task_ids: Sequence[str],
+    backend,
+    *,
+    stage: int,
+    llm: LLMAccess | None = None,
+    archive: EvalArchive,
+    agent_id: str,
+    workers: int = 1,
+    limits: Limits | None = None,
+) -> list[TaskResult]:
+    """Evaluate an archived agent on the named tasks of one suite and record them as one
+    evaluation row with the given stage number: how a scheduler spends one more task on an
+    agent (the Huxley-Gödel Machine's "measure" step) outside the staged plan.
+
+    Raises: UnknownSuiteError; KeyError for a task id the suite does not have; SandboxError.
+    """
+    resolved = get_suite(suite) if isinstance(suite, str) else suite
+    by_id = {t.id: t for t in resolved.tasks()}
+    tasks = [by_id[t] for t in task_ids]
+    ctx = _Context(Path(agent_dir), backend, llm or NoLLM(), archive, agent_id, max(1, workers), limits,
+                   archive.tree_hash(agent_id), None, lambda n: None)
+    results, _ = _run_stage(ctx, resolved, stage, tasks)
+    return results
+
+
 def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tuple[list[TaskResult], bool]:
     key = task_ids_key(t.id for t in tasks)
     reused = _reuse(ctx, suite.name, stage, key, tasks)

@@ -25,7 +25,7 @@ def check_status(value: str | None) -> str | None:
     return value
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, migrate.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, migrate, export-run, import-run.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
 
@@ -68,10 +68,11 @@ def ls(
         rows = reader.summaries(status, sort=sort, limit=limit)
         total = reader.count_agents(status)
         best = reader.best()
+        counts = reader.task_counts()
     if json_output:
-        print_json(ls_json(rows))
+        print_json(ls_json(rows, counts))
     else:
-        console().print(ls_table(rows, total, best.id if best else None))
+        console().print(ls_table(rows, total, best.id if best else None, counts))
 
 
 @app.command()
@@ -88,17 +89,35 @@ def tree(
     with _reader(run) as reader:
         agents = reader.agents()
         children = reader.children_counts() if json_output else {}
+        counts = reader.task_counts()
     if json_output:
-        print_json(tree_json(agents, children))
+        print_json(tree_json(agents, children, counts))
         return
     if top is None and not all_agents and len(agents) > PRUNE_ABOVE:
         top = DEFAULT_TOP
-    console().print(tree_view(build_lineage(agents, top=None if all_agents else top, depth=depth)))
+    console().print(tree_view(build_lineage(agents, top=None if all_agents else top, depth=depth, counts=counts)))
 
 
 @app.command()
-def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = False) -> None:
+def show(
+    agent_id: AgentArg,
+    run: RunOption = None,
+    json_output: JsonOption = False,
+    replay: Annotated[bool, typer.Option("--replay", help="The child's replay record: diagnosis prompt and answer, transcript, model, seeds, image, config hash, version.")] = False,
+) -> None:
     """One agent: metadata, scores per suite and stage, files changed, cost, reviews, diagnosis."""
+    if replay:
+        from dgm.loop.replay import load_replay, replay_json, replay_view
+
+        with _reader(run) as reader:
+            record = load_replay(reader, _resolve(reader, agent_id))
+        if json_output:
+            print_json(replay_json(record))
+        else:
+            console().print(replay_view(record))
+        return
+    from dgm.archive.records import TaskCount
+
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
 
     with _reader(run) as reader:
@@ -110,6 +129,7 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
             files=reader.changed_files(ident),
             spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
+            count=reader.task_counts().get(ident, TaskCount(0, 0)),
         )
     if json_output:
         print_json(show_json(detail))
@@ -136,15 +156,40 @@ def diff(
 
 @app.command()
 def best(run: RunOption = None, json_output: JsonOption = False) -> None:
-    """The evaluated agent with the highest score."""
+    """The best agent: the highest score among those evaluated on the most tasks (see README)."""
     from dgm.cli.archive_views import agent_json, best_view
 
     with _reader(run) as reader:
         agent = reader.best()
+        count = reader.task_counts().get(agent.id) if agent else None
     if json_output:
-        print_json(agent_json(agent) if agent else None)
+        print_json(agent_json(agent, count) if agent else None)
     else:
-        console().print(best_view(agent))
+        console().print(best_view(agent, count))
+
+
+@app.command("export-run")
+def export_run_command(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory to export.")],
+    file: Annotated[Path, typer.Argument(help="The file to write (a .tar.gz).")],
+) -> None:
+    """Write a whole run (database, git bundle, logs, run.toml) as one file for another machine."""
+    from dgm.archive import export_run
+
+    done = export_run(run_dir, file)
+    console().print(f"exported run {done.run_name} to {done.path} ({done.bytes:,} bytes); 'dgm archive import-run {done.path}' restores it")
+
+
+@app.command("import-run")
+def import_run_command(
+    file: Annotated[Path, typer.Argument(help="A file written by 'dgm archive export-run'.")],
+    dest: Annotated[Optional[Path], typer.Argument(help="Where to create the run (default: ./runs/<its name>).")] = None,
+) -> None:
+    """Recreate an exported run; then browse, compare, verify or resume it as any run."""
+    from dgm.archive import import_run
+
+    target = import_run(file, dest)
+    console().print(f"imported the run to {target}; 'dgm archive verify --run {target}' checks it, 'dgm run --run {target}' resumes it")
 
 
 @app.command()

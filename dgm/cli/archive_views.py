@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, VerifyReport, best_agent
+from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, TaskCount, VerifyReport
+from dgm.archive.stats import ScoreStat, score_stat
 
 STATUS_STYLE = {"evaluated": "green", "pending": "yellow", "evaluating": "cyan", "invalid": "red"}
 VERDICT_STYLE = {"approve": "bold green", "reject": "bold red", "note": "cyan"}
@@ -37,20 +38,31 @@ def fmt_usd(value: float) -> str:
     return f"${value:.4f}" if value else "-"
 
 
-def agent_json(agent: AgentRecord) -> dict[str, Any]:
-    return dataclasses.asdict(agent)
+def agent_json(agent: AgentRecord, count: TaskCount | None = None) -> dict[str, Any]:
+    """The agent's fields; with its task count, also `tasks`, `passed` and `ci95` (the 95%
+    Wilson interval of its score)."""
+    data = dataclasses.asdict(agent)
+    if count is not None:
+        stat = stat_of(agent, count).as_dict()
+        data.update(tasks=stat["tasks"], passed=stat["passed"], ci95=stat["ci95"])
+    return data
+
+
+def stat_of(agent: AgentRecord, count: TaskCount | None) -> ScoreStat:
+    count = count or TaskCount(0, 0)
+    return score_stat(agent.score, count.passed, count.tasks)
 
 
 # ls
 
 
-def ls_json(rows: Sequence[AgentSummary]) -> list[dict[str, Any]]:
-    return [{**agent_json(r.agent), "children": r.children, "cost_usd": r.cost_usd} for r in rows]
+def ls_json(rows: Sequence[AgentSummary], counts: Mapping[str, TaskCount]) -> list[dict[str, Any]]:
+    return [{**agent_json(r.agent, counts.get(r.agent.id)), "children": r.children, "cost_usd": r.cost_usd} for r in rows]
 
 
-def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None) -> RenderableType:
+def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None, counts: Mapping[str, TaskCount] | None = None) -> RenderableType:
     table = Table(title=f"Agents ({len(rows)} of {total})" if len(rows) < total else f"Agents ({total})", title_justify="left")
-    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score", "right"), ("children", "right"), ("cost", "right")):
+    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score [95% CI] n", "right"), ("children", "right"), ("cost", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         a = r.agent
@@ -59,7 +71,7 @@ def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = Non
             ident.append(" *", style="bold green")
         table.add_row(
             ident, a.parent_id or "-", str(a.iteration), Text(a.status, style=STATUS_STYLE.get(a.status, "")),
-            fmt_score(a.score), str(r.children), fmt_usd(r.cost_usd),
+            stat_of(a, (counts or {}).get(a.id)).text(), str(r.children), fmt_usd(r.cost_usd),
         )
     if len(rows) < total:
         table.caption = f"{total - len(rows)} more; use --limit 0 for all"
@@ -94,7 +106,19 @@ def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: int | None = None) -> Lineage:
+def best_agent(agents: Iterable[AgentRecord], counts: Mapping[str, TaskCount] | None = None) -> AgentRecord | None:
+    """The archive's best (archive.best): deepest-evaluated first, then score."""
+    from dgm.archive.best import Ranked, best_of
+
+    scored = {a.id: a for a in agents if a.status == "evaluated" and a.score is not None}
+    tasks = {i: c.tasks for i, c in (counts or {}).items()}
+    found = best_of([Ranked(a.id, a.score, tasks.get(a.id, 0), a.seq) for a in scored.values() if a.score is not None])
+    return scored[found.id] if found else None
+
+
+def build_lineage(
+    agents: Sequence[AgentRecord], top: int | None = None, depth: int | None = None, counts: Mapping[str, TaskCount] | None = None
+) -> Lineage:
     """The tree to show. With `top`, only the `top` best agents, the best path and the seeds
     are kept (with their ancestors); pass-through ancestors fold into their child's line."""
     by_id = {a.id: a for a in agents}
@@ -109,7 +133,7 @@ def build_lineage(agents: Sequence[AgentRecord], top: int | None = None, depth: 
         for c in kids.get(a.id, []):
             own = _max(own, sub_best[c.id])
         sub_best[a.id] = own
-    best = best_agent(sorted(agents, key=lambda a: a.seq))
+    best = best_agent(agents, counts)
     best_path: set[str] = set()
     node = best
     while node is not None:
@@ -202,8 +226,8 @@ def tree_view(lineage: Lineage) -> RenderableType:
     return tree
 
 
-def tree_json(agents: Sequence[AgentRecord], children: dict[str, int]) -> dict[str, Any]:
-    best = best_agent(sorted(agents, key=lambda a: a.seq))
+def tree_json(agents: Sequence[AgentRecord], children: dict[str, int], counts: Mapping[str, TaskCount] | None = None) -> dict[str, Any]:
+    best = best_agent(agents, counts)
     by_id = {a.id: a for a in agents}
     path: list[str] = []
     node = best
@@ -231,6 +255,8 @@ class AgentDetail:
     files: list[FileChange]
     spend: Spend
     reviews: list[ReviewRecord]
+    count: TaskCount = TaskCount(0, 0)
+    """Distinct tasks the score rests on."""
 
 
 META_ORDER = ("problem_statement", "improvement_proposal", "implementation_suggestion", "log_summary")
@@ -238,7 +264,7 @@ META_ORDER = ("problem_statement", "improvement_proposal", "implementation_sugge
 
 def show_json(d: AgentDetail) -> dict[str, Any]:
     return {
-        **agent_json(d.agent),
+        **agent_json(d.agent, d.count),
         "children": d.children,
         "evaluations": [dataclasses.asdict(e) for e in d.evaluations],
         "files_changed": [dataclasses.asdict(f) for f in d.files],
@@ -256,7 +282,7 @@ def show_view(d: AgentDetail, meta_width: int = 600) -> RenderableType:
     head.add_row("parent", a.parent_id or "- (seed)")
     head.add_row("iteration", str(a.iteration))
     head.add_row("status", Text(a.status + (f": {a.status_reason}" if a.status_reason else ""), style=STATUS_STYLE.get(a.status, "")))
-    head.add_row("score", fmt_score(a.score))
+    head.add_row("score", stat_of(a, d.count).text() + ("  (95% Wilson interval, n tasks)" if d.count.tasks else ""))
     head.add_row("origin", a.origin)
     head.add_row("created", a.created_at)
     head.add_row("commit", a.commit[:12] + f"  (tree {a.tree_hash[:12]})")
@@ -294,10 +320,10 @@ def show_view(d: AgentDetail, meta_width: int = 600) -> RenderableType:
 # best, verify
 
 
-def best_view(agent: AgentRecord | None) -> RenderableType:
+def best_view(agent: AgentRecord | None, count: TaskCount | None = None) -> RenderableType:
     if agent is None:
         return Text("no evaluated agent yet", style="yellow")
-    return Text.assemble(("best ", "bold"), (agent.id, "bold green"), f"  score {fmt_score(agent.score)}  iteration {agent.iteration}  parent {agent.parent_id or '-'}")
+    return Text.assemble(("best ", "bold"), (agent.id, "bold green"), f"  score {stat_of(agent, count).text()}  iteration {agent.iteration}  parent {agent.parent_id or '-'}")
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:

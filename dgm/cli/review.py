@@ -178,6 +178,7 @@ def _packet_json(packet: Any) -> dict[str, Any]:
         "id": packet.agent.id,
         "parent": packet.agent.parent_id,
         "score": packet.agent.score,
+        **({k: v for k, v in packet.stat.as_dict().items() if k != "score"} if packet.stat is not None else {}),
         "flags": [f.to_dict() for f in packet.flags],
         "diagnosis": packet.diagnosis,
         "problem_statement": packet.problem_statement,
@@ -202,10 +203,11 @@ def ls(
     waiting = awaiting_review(archive)
     shown = waiting[:limit] if limit > 0 else waiting
     flags = {a.id: flag_diff(archive.diff(a.id)) for a in shown}
+    stats = {a.id: archive.score_stat(a) for a in shown}
     if as_json:
         print_json(
             [
-                {"id": a.id, "parent": a.parent_id, "iteration": a.iteration, "score": a.score, "created_at": a.created_at,
+                {"id": a.id, "parent": a.parent_id, "iteration": a.iteration, **stats[a.id].as_dict(), "created_at": a.created_at,
                  "flags": [f.kind for f in flags[a.id]]}
                 for a in shown
             ]
@@ -214,6 +216,6 @@ def ls(
     from dgm.review.views import pending_table
 
     out = console()
-    out.print(pending_table(shown, {k: len(v) for k, v in flags.items()}))
+    out.print(pending_table(shown, {k: len(v) for k, v in flags.items()}, stats))
     if len(shown) < len(waiting):
         out.print(f"[dim]... and {len(waiting) - len(shown)} more (--limit 0 shows all)[/]")

@@ -58,9 +58,17 @@ def init(
     name: Annotated[Optional[str], typer.Option(help="The run's name (default: from the config, or the folder).")] = None,
     model: Annotated[Optional[str], typer.Option(envvar="DGM_MODEL", help="A litellm model string; empty for a dry run.")] = None,
     api_base: Annotated[Optional[str], typer.Option(envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server (Ollama, vLLM).")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Start from a named setup (dgm, hgm, ablations); 'list' names them.")] = None,
 ) -> None:
     """Create a run directory: run.toml, archive.db, agents.git, logs/; seed the archive."""
+    from dgm.presets import apply_preset, preset_lines
+
+    if preset == "list":
+        typer.echo("\n".join(preset_lines()))
+        return
     config = load_config(config_file) if config_file else RunConfig()
+    if preset:
+        apply_preset(config, preset)
     if name:
         config.name = name
     elif path is not None and not config_file:

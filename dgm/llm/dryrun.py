@@ -6,7 +6,11 @@ tool loop the step number (assistant turns so far) and the task in the first use
 the next tool call. The tool names are the seed agent's (bash, view, write, edit, finish).
 
 Scenarios (model name 'scripted:<scenario>') make the self-modification misbehave on purpose,
-so tests can drive each invalid-child path of the loop with the real machinery.
+so tests can drive each invalid-child path of the loop with the real machinery. The
+'landscape' scenario instead gives agents a hidden skill (dgm.loop.landscape's random process,
+kept in a marker line of the agent's prompts.py that its system prompt carries to the model):
+on the tasks of `custom:evals/examples/landscape` an agent passes each task with probability
+equal to its skill, so a dry run exercises selection on a landscape where agents do differ.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Callable
 
 from dgm.llm.scripted import Answer, Request
 
-SCENARIOS = ("dry-run", "empty-diff", "broken-agent", "fail-smoke", "garbage-diagnosis")
+SCENARIOS = ("dry-run", "empty-diff", "broken-agent", "fail-smoke", "garbage-diagnosis", "landscape")
 MARK = "[dry-run]"
 ANCHOR = 'if __name__ == "__main__":'
 NOTE = "# dry-run note"
@@ -68,8 +72,57 @@ def check_or_repair(request: Request) -> Answer:
     return Answer.call("bash", command="python3 -c \"import ast; ast.parse(open('agent.py').read()); print('agent.py compiles')\"")
 
 
+LANDSCAPE_MARK = re.compile(r"\[landscape skill=([0-9.]+) drift=(-?[0-9.]+)\]")
+LANDSCAPE_TOKEN = re.compile(r"landscape token `([^`]+)`")
+
+
+def landscape_state(text: str) -> tuple[float, float]:
+    """(skill, drift) of the last marker in the text; the seed's when there is none."""
+    from dgm.loop.landscape import Landscape
+
+    found = LANDSCAPE_MARK.findall(text)
+    return (float(found[-1][0]), float(found[-1][1])) if found else (Landscape().seed_skill, 0.0)
+
+
+def landscape_draw(*parts: str) -> float:
+    """A uniform number in [0, 1) fixed by the parts (no hidden state: same agent, same task,
+    same outcome)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "big") / 2**64
+
+
+def landscape_passes(system_prompt: str, task_text: str) -> bool:
+    """Whether the agent whose system prompt this is solves the task named in the text: a
+    draw fixed by (its skill, the task's token), below its skill."""
+    skill, drift = landscape_state(system_prompt)
+    token = LANDSCAPE_TOKEN.search(task_text)
+    return landscape_draw(f"{skill:.4f} {drift:.4f}", token.group(1) if token else task_text) < skill
+
+
+def landscape_edit(request: Request) -> Answer:
+    """The child's skill from the parent's (read in prompts.py, viewed a step before), drawn by
+    the landscape's process; the draw depends on the parent and the diagnosis it got."""
+    import numpy as np
+
+    from dgm.loop.landscape import Landscape
+
+    seen = "\n".join(request.tool_results)
+    skill, drift = landscape_state(seen)
+    seed = int(landscape_draw(seen[-400:], request.first_user) * 2**32)
+    skill, drift = Landscape().child(skill, drift, np.random.default_rng(seed))
+    line = f'SYSTEM_PROMPT += "\\n[landscape skill={skill:.4f} drift={drift:.4f}]"'
+    return Answer.call("bash", command=f"cat >> prompts.py <<'EOF'\n{line}\nEOF\npython3 -c 'import prompts'")
+
+
 def plan_for(request: Request, scenario: str) -> Plan:
     task = request.first_user
+    if scenario == "landscape" and (MARK in task or "improving a coding agent" in task):
+        return [lambda r: Answer.call("view", path="prompts.py"), landscape_edit, finish("dry run: the landscape drew this child's skill")]
+    token = LANDSCAPE_TOKEN.search(task)
+    if scenario == "landscape" and token:
+        answer = token.group(1) if landscape_passes(request.system, task) else "not the token"
+        return [lambda r: Answer.call("write", path="answer.txt", content=answer + "\n"), finish("dry run: answered")]
     if MARK in task or "improving a coding agent" in task:
         plan: Plan = [lambda r: Answer.call("bash", command="ls -la && wc -l *.py"),
                       lambda r: Answer.call("view", path="agent.py"),

@@ -16,11 +16,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dgm.loop.iteration import CHILD, EVALUATE, IterationOutcome, LoopContext, evaluate_child, run_iteration
+from dgm.loop.iteration import CHILD, EVALUATE, EVALUATE_MORE, IterationOutcome, LoopContext, evaluate_child, run_iteration
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 if TYPE_CHECKING:
     from dgm.archive import Archive, Job
+    from dgm.loop.more import TaskOrders
 
 UNEVALUATED = ("pending", "evaluating")
 
@@ -56,6 +57,8 @@ class Daemon:
         self.state = LiveState()
         self.signals = 0
         self._evaluations_left = True
+        self._orders: TaskOrders | None = None
+        """HGM only: each suite's task order, loaded on the first step."""
 
     # -- signals ----------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -92,8 +95,7 @@ class Daemon:
                         if reason:
                             self.state.stopping = reason
                             break
-                        self._enqueue_next_child()
-                        started_here += 1
+                        started_here += self._enqueue_next_child()
                         continue
                     futures[executor.submit(self._run_job, job)] = job
                 if not futures:
@@ -116,7 +118,7 @@ class Daemon:
             if job is not None:
                 return job
             self._evaluations_left = False
-        return self.ctx.archive.claim_job([CHILD])
+        return self.ctx.archive.claim_job([CHILD, EVALUATE_MORE])
 
     def _stop_reason(self, started_here: int) -> str:
         stop, archive = self.stop, self.ctx.archive
@@ -148,13 +150,21 @@ class Daemon:
             cands.append(Candidate(agent.id, agent.score, agent.children, code))
         return cands
 
-    def _enqueue_next_child(self) -> None:
+    def _enqueue_next_child(self) -> int:
+        """Queue the next step; returns the children it queued (an HGM step may queue a
+        task evaluation instead)."""
         archive = self.ctx.archive
+        if self.ctx.config.loop.selection == "hgm":
+            from dgm.loop.more import TaskOrders, hgm_step
+
+            self._orders = self._orders or TaskOrders(self.ctx.config)
+            return int(hgm_step(self.ctx, [c.id for c in self._candidates()], self._orders).action == "expand")
         iteration = 1 + max((job.payload["iteration"] for job in child_jobs(archive)), default=0)
         rng = selection_rng(self.ctx.config.seed, iteration)
         parent = select_parent(self._candidates(), self.ctx.config.loop.selection, rng)
         archive.enqueue_job(CHILD, {"iteration": iteration, "parent": parent.id}, agent_id=parent.id)
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
+        return 1
 
     def _run_job(self, job: Job) -> None:
         from dgm.sandbox import NoBackendError, SandboxStartError
@@ -162,6 +172,8 @@ class Daemon:
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
 
+        if job.kind == EVALUATE_MORE:
+            return self._run_more_job(job)
         archive = self.ctx.archive
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
@@ -184,6 +196,27 @@ class Daemon:
             archive.finish_job(job.id, ok=True)
         with self.state.lock:
             self.state.finished.append(outcome)
+
+    def _run_more_job(self, job: Job) -> None:
+        from dgm.sandbox import NoBackendError, SandboxStartError
+
+        from dgm.errors import BudgetExhausted
+        from dgm.llm import ScriptExhausted
+        from dgm.loop.more import evaluate_more
+
+        p = job.payload
+        try:
+            evaluate_more(self.ctx, p["agent"], p["suite"], p["task"])
+        except (NoBackendError, SandboxStartError, ScriptExhausted):
+            raise
+        except BudgetExhausted as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"budget: {exc}")
+            self.state.stopping = f"budget spent: {exc}"
+        except Exception as exc:
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            self.ctx.archive.log_event("job-failed", f"step {p.get('step')}: {type(exc).__name__}: {exc}", agent_id=p["agent"])
+        else:
+            self.ctx.archive.finish_job(job.id, ok=True)
 
     def _evaluate(self, agent_id: str, iteration: int, parent: str) -> IterationOutcome:
         agent = self.ctx.archive.get(agent_id)

@@ -27,6 +27,8 @@ CHILD = "child"
 """The job kind that makes and evaluates one child: payload {iteration, parent}."""
 EVALUATE = "evaluate"
 """The job kind that evaluates an agent already committed: payload {agent, iteration, parent}."""
+EVALUATE_MORE = "evaluate-more"
+"""The job kind of HGM's evaluation step, one more task for an agent: payload {agent, suite, task, step}."""
 
 STEP_EVENTS = ("step", "stage")
 """Event kinds that report an iteration's progress step (diagnose, self-modify, smoke,
@@ -104,7 +106,7 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     parent_files = archive.read_tree(parent_id)
     ctx.step(iteration, "diagnose", None)
     try:
-        diagnosis = diagnose(ctx, iteration, parent_id, parent_files)
+        diagnosis, exchange = diagnose(ctx, iteration, parent_id, parent_files)
     except (ModelError, DiagnosisError) as exc:  # garbage from the model is the parent's bad luck, not a crash
         archive.log_event("diagnosis-failed", f"iteration {iteration}: {exc}", agent_id=parent_id)
         return IterationOutcome(iteration, parent_id, None, "no-child", reason=str(exc))
@@ -119,7 +121,9 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
         ctx.step(iteration, "smoke", None)
         passed, smoke_log = smoke_test(ctx, iteration, parent_id, child_files)
         reason = None if passed else "failed the smoke task (could not edit a file as instructed)"
-    meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent}
+    from dgm.loop.replay import replay_meta, write_diagnosis_log
+
+    meta = {**diagnosis.as_meta(), "meta_agent": ctx.config.loop.meta_agent, "replay": replay_meta(ctx, iteration, parent_id)}
     child = archive.add_child(
         parent_id,
         child_files,
@@ -131,19 +135,25 @@ def make_child(ctx: LoopContext, iteration: int, parent_id: str) -> Any:
     logs = archive.logs_dir(child.id)
     logs.mkdir(parents=True, exist_ok=True)
     (logs / "self-modify.log").write_text(transcript, encoding="utf-8")
+    write_diagnosis_log(logs, *exchange)
     if smoke_log:
         (logs / "smoke.log").write_text(smoke_log, encoding="utf-8")
     archive.log_event("child", f"iteration {iteration}: {child.id} from {parent_id}" + (f" is invalid: {reason}" if reason else ""), agent_id=child.id)
     return child
 
 
-def diagnose(ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]) -> Diagnosis:
+def diagnose(
+    ctx: LoopContext, iteration: int, parent_id: str, parent_files: Mapping[str, bytes]
+) -> tuple[Diagnosis, tuple[list[dict], str]]:
+    """The parsed diagnosis, and the exchange it came from (prompt messages, answer) for the
+    child's replay record."""
     failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
+    messages = diagnosis_messages(parent_files, failures)
     completion = ctx.gateway.complete_for_host(
-        diagnosis_messages(parent_files, failures), agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}",
-        iteration=iteration, step="diagnose",
+        messages, agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}", iteration=iteration, step="diagnose",
     )
-    return parse_diagnosis(completion.content or "")
+    answer = completion.content or ""
+    return parse_diagnosis(answer), (messages, answer)
 
 
 def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
@@ -170,8 +180,11 @@ def agent_side(log: str, exit_reason: str) -> str:
 
 def meta_agent_dir(ctx: LoopContext, parent_files: Mapping[str, bytes], scratch: Path) -> Path:
     """The code that performs the self-modification: the parent itself (DGM mode) or a fixed
-    meta agent named in the config."""
-    if ctx.config.loop.meta_agent != "self":
+    meta agent: the run's seed agent ('seed') or a directory named in the config."""
+    if ctx.config.loop.meta_agent == "seed":
+        seed = next(a for a in ctx.archive.agents() if a.origin == "seed")
+        parent_files = ctx.archive.read_tree(seed.id)
+    elif ctx.config.loop.meta_agent != "self":
         return Path(ctx.config.loop.meta_agent)
     agent_dir = scratch / "meta-agent"
     for path, data in parent_files.items():

@@ -36,6 +36,10 @@ class Snapshot:
     events: list[tuple[str, str, str]] = field(default_factory=list)
     """(time, kind, message), newest last."""
     note: str = ""
+    best_tasks: int = 0
+    """Distinct tasks the best score rests on."""
+    best_ci95: tuple[float, float] | None = None
+    """95% Wilson interval of the best score (None with no tasks)."""
 
 
 def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
@@ -53,6 +57,7 @@ def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int
         if job.state == "running" and job.kind in (CHILD, EVALUATE)
     ]
     best = archive.best()
+    stat = archive.score_stat(best) if best else None
     spend = archive.spend()
     shown = [e for e in events if e.kind not in STEP_EVENTS][-n_events:]
     return Snapshot(
@@ -71,6 +76,8 @@ def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int
         in_flight=sorted(in_flight, key=lambda f: f.iteration),
         events=[(str(e.created_at)[11:19], e.kind, e.message) for e in shown],
         note=note,
+        best_tasks=stat.tasks if stat else 0,
+        best_ci95=(stat.low, stat.high) if stat and stat.tasks else None,
     )
 
 
@@ -89,7 +96,10 @@ def render_snapshot(snap: Snapshot) -> Any:
     head.add_column()
     head.add_row("run", snap.run_name + ("   [DRY RUN: scripted model, agents do not improve]" if snap.dry_run else ""))
     head.add_row("agents", f"{snap.agents} ({snap.valid} evaluated, {snap.invalid} invalid); {snap.children_started} children started")
-    best = f"{snap.best_id}  {snap.best_score:.3f}" if snap.best_id is not None and snap.best_score is not None else "none yet"
+    best = "none yet"
+    if snap.best_id is not None and snap.best_score is not None:
+        interval = f" [{snap.best_ci95[0]:.2f}, {snap.best_ci95[1]:.2f}]" if snap.best_ci95 else ""
+        best = f"{snap.best_id}  {snap.best_score:.3f}{interval} n={snap.best_tasks}"
     head.add_row("best", best)
     prices = "  (scripted model: made-up prices)" if snap.dry_run else ""
     head.add_row("spend", budget(snap.spend_usd, snap.budget_usd, "${:.4f}") + "   tokens " + budget(snap.spend_tokens, snap.budget_tokens, "{:,}") + prices)

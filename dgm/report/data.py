@@ -8,14 +8,16 @@ of agents.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dgm.archive.records import best_agent
-
 from dgm.report.ledger import CallPoint
 from dgm.review.gate import latest_verdicts
+
+if TYPE_CHECKING:
+    from dgm.archive.stats import ScoreStat
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,15 @@ class AgentPoint:
     """The latest approve/reject verdict, None when never judged."""
     cost: float = 0.0
     """What the agent cost: its own calls and its making (`archive.queries.child_calls`)."""
+    passed: int = 0
+    tasks: int = 0
+    """Distinct tasks the score rests on (and passed among them)."""
+
+    @property
+    def stat(self) -> "ScoreStat":
+        from dgm.archive.stats import score_stat
+
+        return score_stat(self.score, self.passed, self.tasks)
 
     @property
     def scored(self) -> bool:
@@ -46,8 +57,12 @@ class ReportData:
         return {a.id: a for a in self.agents}
 
     def best(self) -> AgentPoint | None:
-        """The archive's best agent (`archive.best_agent`; `agents` are oldest first)."""
-        return best_agent(self.agents)
+        """The best agent by the archive's rule (`archive.best`): the highest score among the
+        agents evaluated on the most tasks; ties go to more tasks, then the earliest."""
+        from dgm.archive.best import Ranked, best_of
+
+        found = best_of([Ranked(a.id, a.score, a.tasks, i) for i, a in enumerate(self.agents) if a.scored and a.score is not None])
+        return self.by_id()[found.id] if found else None
 
     def best_path(self) -> list[str]:
         """Ids from the seed to the best agent."""
@@ -103,8 +118,10 @@ def collect(archive: Any, run_name: str = "") -> ReportData:
     calls = ledger_calls(archive)
     cost = archive.costs()
     verdicts = latest_verdicts(archive.reviews())
+    counts = archive.task_counts()
     agents = [
-        AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0))
+        AgentPoint(a.id, a.parent_id, a.iteration, a.status, a.score, a.created_at, verdicts.get(a.id), cost.get(a.id, 0.0),
+                   *counts.get(a.id, (0, 0)))
         for a in sorted(archive.agents(), key=lambda a: a.seq)
     ]
     return ReportData(run_name, agents, calls)

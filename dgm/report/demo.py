@@ -113,15 +113,25 @@ def _evaluate(archive: Any, agent_id: str, value: float, rng: random.Random) -> 
     archive.set_status(agent_id, "evaluating")
     first = archive.start_evaluation(agent_id, "humaneval", 1, 10)
     passed = round(value * 10)
+    _task_results(archive, first, range(10), passed, rng)
     archive.finish_evaluation(first, passed / 10, passed)
     final = passed / 10
     if final >= 0.4:
         second = archive.start_evaluation(agent_id, "humaneval", 2, 50)
         passed2 = round(value * 50)
+        _task_results(archive, second, range(10, 60), passed2, rng)
         archive.finish_evaluation(second, passed2 / 50, passed2)
         final = (passed + passed2) / 60
     archive.set_score(agent_id, final)
     archive.set_status(agent_id, "evaluated")
+
+
+def _task_results(archive: Any, evaluation: int, tasks: range, passed: int, rng: random.Random) -> None:
+    """One row per task, `passed` of them passing (which ones is drawn), so counts and
+    intervals are real."""
+    winners = set(rng.sample(list(tasks), passed))
+    for task in tasks:
+        archive.add_task_result(evaluation, f"HumanEval/{task}", task in winners, 1.0, "ok" if task in winners else "failed")
 
 
 def _ledger(archive: Any, parent_id: str, child_id: str, iteration: int, rng: random.Random) -> int:

@@ -66,7 +66,7 @@ def diff_page(agent: AgentPoint, diff: str, flags: Sequence[Flag], back: str) ->
         f'<p><a href="{escape(back)}">&larr; report</a></p>'
         f"<h1>Agent {escape(agent.id)}</h1>"
         f'<p class="sub">child of {escape(agent.parent_id or "(seed)")}, iteration {agent.iteration}, '
-        f"score {_score(agent.score)}, status {escape(agent.status)}</p>"
+        f"score {escape(agent.stat.text())}, status {escape(agent.status)}</p>"
         + (f'<h2 class="flags">{len(flags)} flag(s)</h2><ul class="flags">{flag_items}</ul>' if flags else "<p>No flags.</p>")
         + f'<h2>Diff against the parent</h2><pre class="diff">{"".join(lines) or "(empty diff)"}</pre>'
     )
@@ -93,13 +93,13 @@ def _verdict(verdict: str | None) -> str:
 
 
 def _top_table(rows: Sequence[TopRow], best_path: set[str]) -> str:
-    head = "<tr><th>#</th><th>agent</th><th>score</th><th>parent</th><th>iteration</th><th>cost (USD)</th><th>review</th><th>flags</th><th>diff</th></tr>"
+    head = "<tr><th>#</th><th>agent</th><th>score [95% CI] n</th><th>parent</th><th>iteration</th><th>cost (USD)</th><th>review</th><th>flags</th><th>diff</th></tr>"
     body = []
     for rank, row in enumerate(rows, 1):
         a = row.agent
         marker = " &#9733;" if a.id in best_path else ""
         body.append(
-            f"<tr><td class=\"num\">{rank}</td><td>{escape(a.id)}{marker}</td><td class=\"num\">{_score(a.score)}</td>"
+            f"<tr><td class=\"num\">{rank}</td><td>{escape(a.id)}{marker}</td><td class=\"num\">{escape(a.stat.text())}</td>"
             f"<td>{escape(a.parent_id or '(seed)')}</td><td class=\"num\">{a.iteration}</td><td class=\"num\">{a.cost:.4f}</td>"
             f"<td>{_verdict(a.verdict)}</td><td class=\"num{' flags' if row.flags else ''}\">{row.flags}</td>"
             f"<td><a href=\"{escape(row.diff_html)}\">view</a> &middot; <a href=\"{escape(row.diff_raw)}\">.diff</a></td></tr>"
@@ -115,7 +115,7 @@ def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopR
     approved = sum(a.verdict == "approve" for a in agents)
     cards = [
         ("agents", f"{len(agents):,}"),
-        ("best score", f"{_score(best.score)} ({escape(best.id)})" if best else "-"),
+        ("best score", f"{escape(best.stat.text())} ({escape(best.id)})" if best else "-"),
         ("invalid", f"{invalid:,}"),
         ("approved / rejected", f"{approved:,} / {rejected:,}"),
         ("LLM spend", f"${data.total_cost():,.2f}"),

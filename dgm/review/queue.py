@@ -44,6 +44,8 @@ class ReviewPacket:
     spend: Any
     """archive Spend of the child (its self-modification and evaluation calls)."""
     reviews: list[Any] = field(default_factory=list)
+    stat: Any = None
+    """archive.stats.ScoreStat of the child: its score, the tasks it rests on, its 95% interval."""
 
     @property
     def diagnosis(self) -> str:
@@ -129,4 +131,5 @@ def load_packet(archive: Any, agent_id: str, rules: FlagRules = FlagRules()) -> 
         scores=scores,
         spend=archive.child_cost(agent.id),
         reviews=list(archive.reviews(agent.id)),
+        stat=archive.score_stat(agent),
     )

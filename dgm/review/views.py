@@ -32,7 +32,8 @@ def header(packet: ReviewPacket, position: str = "") -> Text:
     agent = packet.agent
     text = Text()
     text.append(f"Agent {agent.id}", style="bold")
-    text.append(f"  child of {agent.parent_id or '(seed)'}  iteration {agent.iteration}  score {_score(agent.score)}")
+    score = packet.stat.text() if packet.stat is not None else _score(agent.score)
+    text.append(f"  child of {agent.parent_id or '(seed)'}  iteration {agent.iteration}  score {score}")
     if position:
         text.append(f"  [{position}]", style="dim")
     return text
@@ -126,7 +127,7 @@ def recap(packet: ReviewPacket) -> Text:
     return text
 
 
-def pending_table(agents: Sequence[Any], flag_counts: dict[str, int] | None = None) -> RenderableType:
+def pending_table(agents: Sequence[Any], flag_counts: dict[str, int] | None = None, stats: dict[str, Any] | None = None) -> RenderableType:
     """The review queue: one line per child waiting for a verdict."""
     if not agents:
         return Text("Nothing waits for review.", style="green")
@@ -136,7 +137,8 @@ def pending_table(agents: Sequence[Any], flag_counts: dict[str, int] | None = No
     for agent in agents:
         flags = (flag_counts or {}).get(agent.id)
         table.add_row(
-            agent.id, agent.parent_id or "", str(agent.iteration), _score(agent.score), agent.created_at,
+            agent.id, agent.parent_id or "", str(agent.iteration),
+            stats[agent.id].text() if stats and agent.id in stats else _score(agent.score), agent.created_at,
             Text(str(flags), style="bold red") if flags else Text("-" if flags is None else "0"),
         )
     return table

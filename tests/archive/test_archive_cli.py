@@ -43,6 +43,7 @@ def test_ls_table_and_json(family):
     assert "$0.2500" in proc.stdout and "invalid" in proc.stdout
     data = json.loads(dgm("archive", "ls", "--run", str(family.run), "--json", "--sort", "score").stdout)
     assert [row["id"] for row in data] == ["a4", "a2", "a1", "a3"]
+    assert data[1]["tasks"] == 1 and data[1]["passed"] == 1 and len(data[1]["ci95"]) == 2
     assert data[1]["children"] == 1 and data[1]["cost_usd"] == 0.25 and data[1]["meta"]["problem_statement"] == "greet the world"
     data = json.loads(dgm("archive", "ls", "--run", str(family.run), "--json", "--status", "invalid").stdout)
     assert [row["id"] for row in data] == ["a3"]

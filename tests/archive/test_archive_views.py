@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from rich.console import Console
 
 from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, Issue, ReviewRecord, Spend, VerifyReport
@@ -103,3 +105,22 @@ def test_browse_path_imports_neither_sqlmodel_nor_gitpython_nor_heavy_packages()
     )
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout))
     assert not loaded & {"sqlmodel", "sqlalchemy", "git", "litellm", "docker", "sklearn"}
+
+
+def test_every_score_view_shows_its_task_count_and_interval():
+    from dgm.archive.records import TaskCount
+    from dgm.cli.archive_views import agent_json, best_view, ls_json
+
+    a = agent(2, 1, 0.6)
+    counts = {"a2": TaskCount(30, 50)}
+    row = AgentSummary(a, 0, 0.0)
+    assert "0.600 [0.46, 0.72] n=50" in render(ls_table([row], 1, counts=counts))
+    assert "0.600 [0.46, 0.72] n=50" in render(best_view(a, counts["a2"]))
+    detail = AgentDetail(a, 0, [], [], Spend(), [], count=counts["a2"])
+    assert "0.600 [0.46, 0.72] n=50" in render(show_view(detail))
+    data = ls_json([row], counts)[0]
+    assert data["tasks"] == 50 and data["passed"] == 30
+    assert data["ci95"] == pytest.approx([0.4618, 0.7239], abs=1e-4)
+    assert agent_json(a, TaskCount(0, 0))["ci95"] is None  # nothing to be sure of yet
+    # an agent with no count at all still renders, marked as resting on nothing
+    assert "0.600 n=0" in render(ls_table([row], 1))

@@ -54,3 +54,14 @@ def test_best_path_and_spend_series() -> None:
     assert times[0] == t0 and times[-1] == t0 + timedelta(minutes=3)
     assert {p: s[-1] for p, s in series.items()} == {"diagnose": 1.0, "self-modify": 2.0, "solve": 0.75}
     assert all(np.all(np.diff(s) >= 0) for s in series.values())
+
+
+def test_report_best_prefers_depth_and_the_page_shows_intervals() -> None:
+    from dgm.report.html import report_page
+
+    lucky = AgentPoint("a2", "a1", 1, "evaluated", 1.0, "2026-01-01T00:00:00+00:00", passed=3, tasks=3)
+    solid = AgentPoint("a1", None, 0, "evaluated", 0.6, "2026-01-01T00:00:00+00:00", passed=30, tasks=50)
+    data = ReportData("r", [solid, lucky])
+    assert data.best() is solid
+    page = report_page(data, [], [])
+    assert "0.600 [0.46, 0.72] n=50 (a1)" in page

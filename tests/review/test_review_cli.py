@@ -41,6 +41,10 @@ def test_ls_lists_evaluated_children_oldest_first(run: Path) -> None:
         invalid = {a.id for a in archive.agents(status="invalid")}
     assert expected and invalid
     assert pending(run) == expected
+    rows = json.loads(dgm("review", "ls", "--json", "--run", str(run)).stdout)
+    assert all(row["tasks"] in (10, 60) and len(row["ci95"]) == 2 for row in rows)  # each score with what it rests on
+    shown = json.loads(dgm("review", "show", rows[0]["id"], "--json", "--run", str(run)).stdout)
+    assert shown["tasks"] == rows[0]["tasks"] and shown["ci95"] == rows[0]["ci95"]
 
 
 def test_approve_reject_note_are_kept_with_their_time(run: Path) -> None:

@@ -62,3 +62,12 @@ def test_the_packet_shows_the_diagnosis_the_loop_stores():
     packet = ReviewPacket(SimpleNamespace(meta=meta), None, "", [], [], None)
     assert "tool output floods" in packet.diagnosis and "cap tool output" in packet.diagnosis
     assert "truncate in tools.py" in packet.diagnosis and packet.problem_statement == "Cap it."
+
+
+def test_the_review_header_shows_the_score_with_its_interval() -> None:
+    from dgm.archive.stats import score_stat
+
+    reviewed = packet()
+    reviewed.stat = score_stat(0.6, 6, 10)
+    assert "score 0.600 [0.31, 0.83] n=10" in render(packet_summary(reviewed))
+    assert "0.600 [0.31, 0.83] n=10" in render(pending_table([reviewed.agent], {"a7": 0}, {"a7": reviewed.stat}))
