@@ -3,11 +3,17 @@
 The container's main process only sleeps; a long-lived `docker exec` of the runner carries
 every request over one socket, so a command costs no extra exec round-trip and a hung
 command is killed inside by the runner, or with the whole container by the host.
+
+A container outlives no one: its main process sleeps for the session's wall time plus a
+margin, not forever, and Docker removes it when that process ends (auto-remove). So even
+when its owner dies by kill -9 and no dgm command ever runs again, it ends by itself; the
+sweep at start-up is the second line of defence.
 The docker SDK is imported here only, lazily, so the CLI's other commands never load it.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import uuid
@@ -20,6 +26,8 @@ from sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, R
 from sandbox.session import RunnerSession
 
 _swept = False
+SELF_END_MARGIN = 15.0
+"""Seconds a container lives past its session's wall-time limit when nobody removes it."""
 
 
 def docker_errors() -> tuple[type[BaseException], ...]:
@@ -47,6 +55,12 @@ def connect() -> Any:
     return client
 
 
+def main_command(limits: Limits) -> list[str]:
+    """The container's main process: it ends the container at the wall time plus a margin.
+    The 's' suffix tells it apart from an agent's `sleep N` in a process list."""
+    return ["sleep", f"{int(limits.wall_seconds + SELF_END_MARGIN)}s"]
+
+
 def container_config(
     image: str, limits: Limits, mounts: Sequence[Mount], labels: dict[str, str], runtime: str | None
 ) -> dict[str, Any]:
@@ -61,7 +75,8 @@ def container_config(
         binds.append(DockerMount(m.sandbox_path, str(Path(m.host_path).resolve()), type="bind", read_only=m.read_only))
     config: dict[str, Any] = dict(
         image=image,
-        command=["sleep", "infinity"],
+        command=main_command(limits),
+        auto_remove=True,
         user=f"{SANDBOX_UID}:{SANDBOX_UID}",
         working_dir="/work",
         hostname="sandbox",
@@ -172,7 +187,10 @@ class DockerBackend:
         self._closing = False
         if not _swept:
             _swept = True
-            self.sweep()
+            try:
+                self.sweep()
+            except SandboxError as exc:  # a second line of defence: never the reason a command ends
+                sys.stderr.write(f"dgm: warning: {exc}\n")
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
@@ -194,17 +212,19 @@ class DockerBackend:
         container = None
         try:
             container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))
+            with self._gate:
+                if self._closing:  # a hard stop began while Docker made it; its sweep may have missed it
+                    raise SandboxStartError("the sandbox backend is shutting down")
             container.start()
             exec_id = self.client.api.exec_create(container.id, RUNNER_ARGV, stdin=True, stdout=True, stderr=False)
             sock = self.client.api.exec_start(exec_id, socket=True)
             channel = DockerExecChannel(getattr(sock, "_sock", sock))
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
-        except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge) as exc:
+        except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge, SandboxStartError) as exc:
             if container is not None:
-                try:
-                    container.remove(force=True)
-                except docker_errors():
-                    pass
+                _remove_if_present(self.client, container.id)
+            if isinstance(exc, SandboxStartError):
+                raise
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
         finally:
             with self._gate:
@@ -215,49 +235,61 @@ class DockerBackend:
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
         when `run_id` is given), and with `include_own` every container of this process,
-        whatever run or purpose it carries. Live sessions of other processes are left alone."""
+        whatever run or purpose it carries. Live sessions of other dgm processes, on this
+        host or another sharing the engine, are left alone; a container that vanishes
+        meanwhile (its owner removed it) is simply skipped.
+
+        Raises: SandboxError only when the engine cannot be asked at all.
+        """
         own = owner_tag()
         if include_own:  # no new session may appear behind the sweep's back
             with self._gate:
                 self._closing = True
-                self._gate.wait_for(lambda: self._starting == 0, timeout=30)
+                self._gate.wait_for(lambda: self._starting == 0, timeout=2)  # start() checks _closing too
         removed = 0
         try:
-            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}):
-                owner = container.labels.get("dgm.owner", "")
+            for cid, labels in _listed(self.client):
+                owner = labels.get("dgm.owner", "")
                 if include_own and owner == own:
                     pass
-                elif owner_alive(owner) or (run_id and container.labels.get("dgm.run") != run_id):
+                elif owner == own or owner_alive(owner) or (run_id and labels.get("dgm.run") != run_id):
                     continue
-                if _remove_if_present(container):
+                if _remove_if_present(self.client, cid):
                     removed += 1
             if include_own:
-                self._settle([f"{LABEL}=1"], own)
+                self._settle(own)
         except docker_errors() as exc:
             raise SandboxError(f"sweeping leftover containers failed: {_one_line(exc)}") from None
         return removed
 
-    def _settle(self, filters: list[str], own: str, seconds: float = 15.0) -> None:
+    def _settle(self, own: str, seconds: float = 4.0) -> None:
         """Wait until this process's containers are really gone: a session closing itself at
         the same moment may have its removal still under way, and Docker finishes it only
         while someone keeps asking."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}) if c.labels.get("dgm.owner") == own]
+            left = [cid for cid, labels in _listed(self.client) if labels.get("dgm.owner") == own]
             if not left:
                 return
-            for container in left:
-                _remove_if_present(container)
+            for cid in left:
+                _remove_if_present(self.client, cid)
             time.sleep(0.2)
 
 
-def _remove_if_present(container: Any) -> bool:
-    """Force-remove; a container already gone, or already being removed by its own session's
-    close(), counts as done rather than as a failure."""
+def _listed(client: Any) -> list[tuple[str, dict[str, str]]]:
+    """(id, labels) of every container of this project, from one list call: no per-container
+    inspect, so a container removed meanwhile cannot fail the listing."""
+    rows = client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})
+    return [(row["Id"], row.get("Labels") or {}) for row in rows]
+
+
+def _remove_if_present(client: Any, container_id: str) -> bool:
+    """Force-remove; a container already gone, or already being removed (by its own
+    session's close() or by auto-remove), counts as done rather than as a failure."""
     import docker.errors
 
     try:
-        container.remove(force=True)
+        client.api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         return False
     except docker.errors.APIError as exc:
