@@ -7,6 +7,7 @@ staged evaluation (`evaluate` -> EvaluationReport). Suite modules load lazily.
 
 from evals.agent_run import AgentRun, run_agent
 from evals.base import (
+    EvalCancelled,
     EvalError,
     LLMAccess,
     NoLLM,
@@ -27,6 +28,7 @@ __all__ = [
     "GRADE_MARK",
     "AgentRun",
     "EvalArchive",
+    "EvalCancelled",
     "EvalError",
     "EvaluationReport",
     "LLMAccess",

@@ -20,10 +20,11 @@ def results_table(report: Any) -> Any:
     from rich.table import Table
 
     table = Table(title=f"{report.agent_dir}  score {report.score:.3f}" + ("  (reused)" if report.reused else ""))
-    for column in ("task", "stage", "passed", "reason", "seconds"):
-        table.add_column(column, justify="right" if column in ("stage", "seconds") else "left")
+    for column in ("task", "stage", "passed", "reason", "seconds", "log"):
+        table.add_column(column, justify="right" if column in ("stage", "seconds") else "left", overflow="fold")
     for r in report.results:
-        table.add_row(r.task_id, str(r.stage + 1), "yes" if r.passed else "no", r.exit_reason + (" (reused)" if r.reused else ""), f"{r.duration:.1f}")
+        table.add_row(r.task_id, str(r.stage + 1), "yes" if r.passed else "no", r.exit_reason + (" (reused)" if r.reused else ""),
+                      f"{r.duration:.1f}", r.log_path or "")
     return table
 
 
@@ -41,14 +42,18 @@ def scores_table(report: Any) -> Any:
 
 
 @contextlib.contextmanager
-def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, Callable[[], float]]]:
-    """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
-    on the host holds the key and keeps a ledger in a throw-away archive; results are cached
-    per model, since the same agent scores differently with another model."""
+def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, Callable[[], float], Callable[[str], bool]]]:
+    """(LLM access, result cache, spend so far, whether the model failed a task) for one
+    evaluation. With a model, a gateway on the host holds the key and keeps a ledger in a
+    throw-away archive; results are cached per model, since the same agent scores
+    differently with another model. A model no provider serves, or without its key, is
+    refused here, before any task starts.
+
+    Raises: ConfigError."""
     from evals.reuse import DiskCache, cache_root
 
     if not model:
-        yield None, None, lambda: 0.0
+        yield None, None, lambda: 0.0, lambda task_id: False
         return
     from archive import Archive
 
@@ -62,7 +67,48 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
     with tempfile.TemporaryDirectory(prefix="dgm-eval-ledger-") as tmp:
         (Path(tmp) / "run.toml").write_text(dump_config(config), encoding="utf-8")
         with Archive.create(Path(tmp)) as ledger, Gateway(make_model(config.model), config, ledger=ledger) as gateway:
-            yield gateway, cache, lambda: ledger.spend().usd
+            def model_failed(task_id: str) -> bool:
+                outcomes = {c.outcome for c in ledger.llm_calls(purpose="solve") if c.task_id == task_id}
+                return "error" in outcomes and "ok" not in outcomes
+
+            yield gateway, cache, lambda: ledger.spend().usd, model_failed
+
+
+def logs_dir() -> Path:
+    """Where this evaluation writes each task's log: a fresh directory in the cache."""
+    import time
+
+    from evals.reuse import cache_root
+
+    (cache_root() / "logs").mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache_root() / "logs"))
+
+
+def task_limits(task_timeout: float | None) -> Any:
+    """Per-run limits for --task-timeout (None: each task's own). The session's wall time
+    leaves room for copying the workspace in and out."""
+    if task_timeout is None:
+        return None
+    from sandbox import Limits
+
+    return Limits(wall_seconds=task_timeout + 20, exec_timeout=task_timeout)
+
+
+def stopped(exc: Any, signame: str, json_out: bool, model: str | None, spent: float) -> None:
+    """One line on stderr saying what finished and what was abandoned; with --json, the
+    partial report on stdout (marked as stopped)."""
+    import sys
+
+    report = exc.report
+    done = len(report.results)
+    passed = sum(r.passed for r in report.results)
+    line = (f"dgm: stopped by {signame or 'a signal'}: {done} task(s) finished and graded ({passed} passed), "
+            f"{len(exc.abandoned)} abandoned in flight ({', '.join(exc.abandoned[:5])}{', ...' if len(exc.abandoned) > 5 else ''}), "
+            "the rest not started")
+    if json_out:
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent,
+                    "stopped_by": signame, "abandoned": exc.abandoned})
+    sys.stderr.write(line + "\n")
 
 
 @app.command()
@@ -76,11 +122,15 @@ def main(
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
+    task_timeout: Annotated[Optional[float], typer.Option("--task-timeout", min=1.0, help="Seconds each agent run may take (default: the task's own limit).")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
+    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results.
+    Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results."""
     import sandbox
-    from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    from evals import EvalCancelled, EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+
+    from dgm.cli.interrupts import StopOnSignal
 
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")
@@ -90,11 +140,19 @@ def main(
         plan = parse_stage_plan(stage_plan, seed)
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
-    chosen = sandbox.open_backend(backend)
-    with model_access(model, api_base or "") as (llm, cache, spend):
-        report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
-                          progress=not json_out, llm=llm, cache=cache)
+    limits = task_limits(task_timeout)
+    with StopOnSignal() as stop, model_access(model, api_base or "") as (llm, cache, spend, model_failed):
+        stop.backend = chosen = sandbox.open_backend(backend)
+        try:
+            report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit, limits=limits,
+                              progress=not json_out, llm=llm, cache=cache, cancel=stop.event,
+                              model_failed=model_failed, log_dir=logs_dir())
+        except EvalCancelled as exc:
+            stopped(exc, stop.name, json_out, model, spend())
+            raise typer.Exit(stop.exit_code) from None
         spent = spend()
+    if stop.signum:  # the signal came after the last task: the results are whole, the exit code says why
+        raise typer.Exit(stop.exit_code)
     if json_out:
         print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
         return
