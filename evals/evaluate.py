@@ -27,11 +27,13 @@ from evals.agent_run import AgentRun, run_agent
 from evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
 from evals.registry import get_suite
 from evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from sandbox import Limits
+from sandbox import BackendUnavailable, Limits, wait_for_backend
 
 LOG_CHARS = 200_000
 STOP_WAIT = 2.0
 """Seconds a cancelled evaluation waits for its workers after its sandboxes were removed."""
+OUTAGE_ATTEMPTS = 4
+"""Runs of a stage the backend's outages may cut short before it counts as an infrastructure error."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ class _Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     model_failed: Callable[[str], bool] = lambda task_id: False
     log_dir: Path | None = None
+    backend_wait: float = 1800.0
+    notice: Callable[[str], None] = lambda message: None
 
 
 class _Stopped(Exception):
@@ -158,6 +162,8 @@ def evaluate(
     cancel: threading.Event | None = None,
     model_failed: Callable[[str], bool] | None = None,
     log_dir: Path | None = None,
+    backend_wait: float = 1800.0,
+    notice: Callable[[str], None] | None = None,
 ) -> EvaluationReport:
     """Evaluate the agent in `agent_dir` on each suite with the staged plan.
 
@@ -168,7 +174,8 @@ def evaluate(
     error, not the agent's fault); each task's log is written under `log_dir` (or the archive's logs).
 
     Raises: UnknownSuiteError; SandboxError when sandboxes cannot be started; EvalCancelled
-    (with the partial report) when `cancel` was set.
+    (with the partial report) when `cancel` was set; BackendUnavailable when the backend
+    did not come back, or went away again (an infrastructure error, not the agent's).
     """
     agent_dir = Path(agent_dir)
     resolved = [get_suite(s) if isinstance(s, str) else s for s in suites]
@@ -178,7 +185,8 @@ def evaluate(
     with _progress(progress) as (bar, tick):
         ctx = _Context(agent_dir, backend, llm or NoLLM(), archive if use_archive else None, agent_id,
                        max(1, workers), limits, tree, None if use_archive else (cache or DiskCache()), tick,
-                       cancel or threading.Event(), model_failed or (lambda task_id: False), log_dir)
+                       cancel or threading.Event(), model_failed or (lambda task_id: False), log_dir,
+                       backend_wait, notice or (lambda message: None))
         try:
             _run_suites(ctx, report, resolved, plan, limit, bar)
         except _Stopped as stop:
@@ -210,15 +218,48 @@ def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tu
     if reused is not None:
         ctx.tick(len(tasks))
         return reused, True
-    ids = [t.id for t in tasks]
-    runs = _watched(ctx, [lambda task=task: _run_one(ctx, task) for task in tasks], ctx.workers, ids)
-    graded = [(task, run.files) for task, (run, _) in zip(tasks, runs)]
-    (verdicts,) = _watched(ctx, [lambda: suite.grade(ctx.backend, graded)], 1, ids)
+    runs, verdicts = _across_outages(ctx, f"{suite.name} stage {stage + 1}", lambda: _run_and_grade(ctx, suite, tasks))
     results = [_result(ctx, suite.name, stage, task, run, took, verdict) for task, (run, took), verdict in zip(tasks, runs, verdicts)]
     _record(ctx, suite.name, stage, key, results, reused_from=None)
     if ctx.cache is not None:
         ctx.cache.put(ctx.tree_hash, suite.name, key, [asdict(r) for r in results])
     return results, False
+
+
+def _run_and_grade(ctx: _Context, suite: Suite, tasks: list[Task]) -> tuple[list[tuple[AgentRun, float]], list[Verdict]]:
+    ids = [t.id for t in tasks]
+    runs = _watched(ctx, [lambda task=task: _run_one(ctx, task) for task in tasks], ctx.workers, ids)
+    graded = [(task, run.files) for task, (run, _) in zip(tasks, runs)]
+    (verdicts,) = _watched(ctx, [lambda: suite.grade(ctx.backend, graded)], 1, ids)
+    return runs, verdicts
+
+
+def _across_outages(ctx: _Context, where: str, attempt: Callable[[], Any]) -> Any:
+    """`attempt()`, run again when the backend went away under it: once it answers again
+    (waiting with backoff, `ctx.backend_wait` seconds in all), at most OUTAGE_ATTEMPTS times.
+    A daemon shutting down still answers for a moment, so an attempt may fail again at once.
+
+    Raises: BackendUnavailable when it does not come back in time (an infrastructure error);
+    _Stopped on cancel."""
+    deadline, n = 0.0, 0
+    while True:
+        try:
+            return attempt()
+        except BackendUnavailable as exc:
+            n += 1
+            if not deadline:
+                deadline = time.monotonic() + ctx.backend_wait
+                ctx.notice(f"the sandbox backend stopped answering during {where} ({exc}); "
+                           f"waiting up to {ctx.backend_wait:g}s for it, then {where} runs again")
+            if n == OUTAGE_ATTEMPTS:
+                raise BackendUnavailable(f"the sandbox backend went away {OUTAGE_ATTEMPTS} times during {where}: "
+                                         "it was not evaluated (an infrastructure error, not the agent's)") from None
+            if not wait_for_backend(ctx.backend, max(0.0, deadline - time.monotonic()), ctx.cancel):
+                if ctx.cancel.is_set():
+                    raise _Stopped([]) from None
+                raise BackendUnavailable(f"the sandbox backend did not come back within {ctx.backend_wait:g}s: "
+                                         f"{where} was not evaluated (an infrastructure error, not the agent's)") from None
+            ctx.notice(f"the sandbox backend answers again: {where} runs again")
 
 
 def _watched(ctx: _Context, calls: list[Callable[[], Any]], workers: int, task_ids: list[str]) -> list[Any]:

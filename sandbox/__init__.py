@@ -2,6 +2,7 @@
 
 from sandbox.base import (
     Backend,
+    BackendUnavailable,
     BatchItem,
     ExecResult,
     Limits,
@@ -14,6 +15,7 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
+from sandbox.health import wait_for_backend
 from sandbox.layout import TRUSTED_PYTHON
 from sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
@@ -23,6 +25,7 @@ __all__ = [
     "describe_backends",
     "open_backend",
     "Backend",
+    "BackendUnavailable",
     "BatchItem",
     "ExecResult",
     "Limits",
@@ -34,4 +37,5 @@ __all__ = [
     "SessionClosedError",
     "TransferCaps",
     "TransferError",
+    "wait_for_backend",
 ]

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from sandbox.base import Limits, Mount, SandboxError, SandboxStartError
+from sandbox.base import BackendUnavailable, Limits, Mount, SandboxError, SandboxStartError
 from sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from sandbox.session import RunnerSession
@@ -136,6 +136,21 @@ class DockerSession(RunnerSession):
                 return
             time.sleep(0.1)
 
+    def _outage(self) -> bool:
+        """The daemon does not answer, or our container is gone or stopped while we did not
+        remove it (a daemon restart stops and auto-removes every container). A runner that
+        agent code killed leaves the container running: that is the command's doing."""
+        import docker.errors
+
+        try:
+            self._container.client.ping()
+            self._container.reload()
+        except docker.errors.NotFound:
+            return True
+        except docker_errors():
+            return True
+        return self._container.status != "running"
+
     def _oom_events(self) -> int:
         """The cgroup's oom_kill counter when the host shows it, else Docker's OOMKilled flag."""
         if self._oom_file is not None:
@@ -225,12 +240,32 @@ class DockerBackend:
                 _remove_if_present(self.client, container.id)
             if isinstance(exc, SandboxStartError):
                 raise
+            if _unreachable(exc) or not self.answers():
+                raise BackendUnavailable(f"cannot start a Docker sandbox: the daemon does not answer ({_one_line(exc)})") from None
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
         finally:
             with self._gate:
                 self._starting -= 1
                 self._gate.notify_all()
         return DockerSession(session_id, container, channel, limits)
+
+    def answers(self) -> bool:
+        """Whether the daemon answers now (it may be restarting). Asked on a new connection:
+        a daemon shutting down has closed its socket but still serves the kept-alive ones."""
+        import docker
+
+        try:
+            from docker.utils import kwargs_from_env
+
+            fresh = docker.APIClient(**kwargs_from_env(), version=self.client.api.api_version, timeout=5)
+        except docker_errors():
+            return False
+        try:
+            return bool(fresh.ping())
+        except docker_errors():
+            return False
+        finally:
+            fresh.close()
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
@@ -297,6 +332,13 @@ def _remove_if_present(client: Any, container_id: str) -> bool:
             return False
         raise
     return True
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection-level failure (the daemon's socket is gone or hung up), not a refusal."""
+    import docker.errors
+
+    return isinstance(exc, docker_errors()) and not isinstance(exc, docker.errors.DockerException)
 
 
 def _one_line(exc: BaseException) -> str:

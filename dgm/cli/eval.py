@@ -123,10 +123,13 @@ def main(
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
     task_timeout: Annotated[Optional[float], typer.Option("--task-timeout", min=1.0, help="Seconds each agent run may take (default: the task's own limit).")] = None,
+    backend_wait: Annotated[float, typer.Option("--backend-wait", min=0.0, help="Seconds to wait for a sandbox backend that stopped answering (a Docker restart) before giving up.")] = 1800.0,
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results.
     Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results."""
+    import sys
+
     import sandbox
     from evals import EvalCancelled, EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
@@ -146,7 +149,8 @@ def main(
         try:
             report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit, limits=limits,
                               progress=not json_out, llm=llm, cache=cache, cancel=stop.event,
-                              model_failed=model_failed, log_dir=logs_dir())
+                              model_failed=model_failed, log_dir=logs_dir(), backend_wait=backend_wait,
+                              notice=lambda message: print(f"dgm: {message}", file=sys.stderr, flush=True))
         except EvalCancelled as exc:
             stopped(exc, stop.name, json_out, model, spend())
             raise typer.Exit(stop.exit_code) from None
