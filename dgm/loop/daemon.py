@@ -63,7 +63,7 @@ class Daemon:
 
     # -- signals ----------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
