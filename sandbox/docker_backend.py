@@ -212,7 +212,7 @@ class DockerBackend:
     ) -> DockerSession:
         """Start a container and its runner.
 
-        Raises: SandboxStartError.
+        Raises: SandboxStartError; BackendUnavailable (a subclass) when the daemon does not answer.
         """
         limits = limits or Limits()
         session_id = uuid.uuid4().hex[:12]
@@ -226,10 +226,15 @@ class DockerBackend:
             self._starting += 1
         container = None
         try:
-            container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))
-            with self._gate:
-                if self._closing:  # a hard stop began while Docker made it; its sweep may have missed it
-                    raise SandboxStartError("the sandbox backend is shutting down")
+            try:
+                container = self.client.containers.create(**container_config(self.image, limits, mounts, all_labels, self.runtime))
+            finally:  # the create is what a hard stop waits for: after it, a listing finds the container
+                with self._gate:
+                    self._starting -= 1
+                    self._gate.notify_all()
+                    closing = self._closing
+            if closing:  # a hard stop began while Docker made it; its sweep may have missed it
+                raise SandboxStartError("the sandbox backend is shutting down")
             container.start()
             exec_id = self.client.api.exec_create(container.id, RUNNER_ARGV, stdin=True, stdout=True, stderr=False)
             sock = self.client.api.exec_start(exec_id, socket=True)
@@ -237,16 +242,15 @@ class DockerBackend:
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
         except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge, SandboxStartError) as exc:
             if container is not None:
-                _remove_if_present(self.client, container.id)
+                try:
+                    _remove_if_present(self.client, container.id)
+                except docker_errors():
+                    pass  # the daemon is gone: the container never started, a later sweep removes it
             if isinstance(exc, SandboxStartError):
                 raise
             if _unreachable(exc) or not self.answers():
                 raise BackendUnavailable(f"cannot start a Docker sandbox: the daemon does not answer ({_one_line(exc)})") from None
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
-        finally:
-            with self._gate:
-                self._starting -= 1
-                self._gate.notify_all()
         return DockerSession(session_id, container, channel, limits)
 
     def answers(self) -> bool:
@@ -280,7 +284,9 @@ class DockerBackend:
         if include_own:  # no new session may appear behind the sweep's back
             with self._gate:
                 self._closing = True
-                self._gate.wait_for(lambda: self._starting == 0, timeout=2)  # start() checks _closing too
+                # a create in flight must finish first: a container made after the listing would
+                # be left 'created', never started, so never ending by itself (start() checks too)
+                self._gate.wait_for(lambda: self._starting == 0, timeout=10)
         removed = 0
         try:
             for cid, labels in _listed(self.client):
@@ -297,7 +303,7 @@ class DockerBackend:
             raise SandboxError(f"sweeping leftover containers failed: {_one_line(exc)}") from None
         return removed
 
-    def _settle(self, own: str, seconds: float = 4.0) -> None:
+    def _settle(self, own: str, seconds: float = 10.0) -> None:
         """Wait until this process's containers are really gone: a session closing itself at
         the same moment may have its removal still under way, and Docker finishes it only
         while someone keeps asking."""

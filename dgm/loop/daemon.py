@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from dgm.loop.executor import LocalExecutor
 from dgm.loop.iteration import IterationOutcome, LoopContext, evaluate_child, run_iteration
+from dgm.loop.outage import Outage
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 CHILD = "child"
@@ -54,6 +55,7 @@ class Daemon:
         self.state = LiveState()
         self.on_change = on_change
         self.signals = 0
+        self.outage = Outage(ctx.backend, ctx.archive, ctx.config.sandbox.outage_wait_minutes * 60)
         ctx.stage = self._stage
 
     # -- progress ---------------------------------------------------------------------------
@@ -88,7 +90,7 @@ class Daemon:
             futures: dict[Future, Any] = {}
             try:
                 while True:
-                    while len(futures) < executor.workers and not self.state.stopping:
+                    while len(futures) < executor.workers and not self.state.stopping and not self.outage.active:
                         job = archive.claim_job([CHILD])
                         if job is None:
                             reason = self._stop_reason(started_here)
@@ -100,6 +102,11 @@ class Daemon:
                             continue
                         futures[executor.submit(self._run_job, job)] = job
                     if not futures:
+                        if self.outage.active and not self.state.stopping:
+                            reason = self.outage.wait(lambda: bool(self.state.stopping))
+                            if not reason:
+                                continue
+                            self.state.stopping = self.state.stopping or reason
                         break
                     done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -150,7 +157,7 @@ class Daemon:
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
 
     def _run_job(self, job: Any) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from sandbox import BackendUnavailable, NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -158,6 +165,9 @@ class Daemon:
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
             outcome = run_iteration(self.ctx, iteration, parent)
+        except BackendUnavailable as exc:  # not the child's failure: the job stays 'running' until re-queued
+            self.outage.report(iteration, exc)
+            return
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:
