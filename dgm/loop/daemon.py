@@ -84,7 +84,10 @@ class Daemon:
         swept = self.ctx.backend.sweep(self.ctx.config.name)
         if requeued or swept:
             archive.log_event("resume", f"re-queued {requeued} job(s), removed {swept} leftover sandbox(es)")
-        self._evaluate_pending_agents()
+        stopped = self.outage.survive(self._evaluate_pending_agents, "evaluating pending agents", lambda: bool(self.state.stopping))
+        if stopped:
+            self.state.stopping = self.state.stopping or stopped
+            return self.state.finished
         started_here = 0
         with LocalExecutor(self.ctx.config.loop.children_in_flight) as executor:
             futures: dict[Future, Any] = {}

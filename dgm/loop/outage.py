@@ -32,7 +32,7 @@ class Outage:
     def active(self) -> bool:
         return bool(self._since)
 
-    def report(self, iteration: int, exc: BaseException) -> None:
+    def report(self, iteration: int, exc: BaseException, what: str = "") -> None:
         """A job lost its sandbox to the backend: the first report of an outage says so once."""
         with self._lock:
             self.interrupted += 1
@@ -41,7 +41,7 @@ class Outage:
             self._since = time.monotonic()
         self.archive.log_event(
             "outage",
-            f"the sandbox backend stopped answering (iteration {iteration}: {exc}); no new child starts; "
+            f"the sandbox backend stopped answering ({what or f'iteration {iteration}'}: {exc}); no new child starts; "
             f"interrupted children resume when it is back (waiting up to {self.limit_seconds / 60:g} min)",
         )
 
@@ -78,3 +78,18 @@ class Outage:
             self._since = 0.0
             self.interrupted = 0
         return ""
+
+    def survive(self, step: Callable[[], None], what: str, stopping: Callable[[], bool]) -> str:
+        """Run `step` (work outside the jobs, e.g. evaluating the seed), again after each outage
+        once the backend is back. Returns '' when it finished, else why the run stops."""
+        from sandbox import BackendUnavailable
+
+        while True:
+            try:
+                step()
+                return ""
+            except BackendUnavailable as exc:
+                self.report(0, exc, what)
+            reason = self.wait(stopping)
+            if reason:
+                return reason
