@@ -169,8 +169,12 @@ class Daemon:
         try:
             outcome = run_iteration(self.ctx, iteration, parent)
         except BackendUnavailable as exc:  # not the child's failure: the job stays 'running' until re-queued
-            self.outage.report(iteration, exc)
-            return
+            if not self.outage.gives_up(job.attempts):
+                self.outage.report(iteration, exc)
+                return
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"sandbox lost {job.attempts} times: {exc}")
+            self.ctx.archive.log_event("job-failed", f"iteration {iteration}: its sandbox was lost {job.attempts} times ({exc})")
+            outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:

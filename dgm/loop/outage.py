@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from sandbox import Backend
 
 
+MAX_ATTEMPTS = 3
+"""Claims of one job that outages may cut short. The backend's answer cannot always tell a
+restart from agent code ending its own container (both leave the container gone and the
+daemon answering), so a job lost this often is recorded as failed instead of looping."""
+
+
 class Outage:
     """What the daemon knows of its backend's health; thread-safe (jobs report from workers)."""
 
@@ -31,6 +37,10 @@ class Outage:
     @property
     def active(self) -> bool:
         return bool(self._since)
+
+    def gives_up(self, attempts: int) -> bool:
+        """Whether a job claimed `attempts` times is lost too often to be re-queued again."""
+        return attempts >= MAX_ATTEMPTS
 
     def report(self, iteration: int, exc: BaseException, what: str = "") -> None:
         """A job lost its sandbox to the backend: the first report of an outage says so once."""
