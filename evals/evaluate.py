@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from evals.agent_run import AgentRun, run_agent
-from evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
-from evals.registry import get_suite
-from evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from sandbox import BackendUnavailable, Limits, wait_for_backend
+from dgm.evals.agent_run import AgentRun, run_agent
+from dgm.evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
+from dgm.evals.registry import get_suite
+from dgm.evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
+from dgm.sandbox import BackendUnavailable, Limits, wait_for_backend
 
 LOG_CHARS = 200_000
 STOP_WAIT = 2.0
@@ -289,7 +289,7 @@ def _watched(ctx: _Context, calls: list[Callable[[], Any]], workers: int, task_i
 
 
 def _hard_stop(ctx: _Context, futures: list[Future], task_ids: list[str]) -> None:
-    from sandbox import SandboxError
+    from dgm.sandbox import SandboxError
 
     for f in futures:
         f.cancel()

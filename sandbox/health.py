@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sandbox.base import Backend
+from dgm.sandbox.base import Backend
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 15.0

@@ -13,7 +13,7 @@ from tests.private_docker import PrivateDocker
 def private_docker() -> Iterator[PrivateDocker]:
     """A Docker daemon of these tests' own (DOCKER_HOST=private_docker.host), holding the
     sandbox image, that a test may stop and start; stopped at the end of the session."""
-    from sandbox.layout import DEFAULT_IMAGE
+    from dgm.sandbox.layout import DEFAULT_IMAGE
     from tests.sandbox.conftest import ensure_built
 
     ensure_built("docker")

@@ -32,8 +32,8 @@ def start_dgm(args: Sequence[str], env: dict[str, str] | None = None, cwd: Path 
 
 def owned_containers(pid: int, docker_host: str | None = None) -> list[str]:
     """Ids of the dgm containers (running or not) whose owner is process `pid` of this host."""
-    from sandbox.docker_backend import LABEL
-    from sandbox.layout import host_identity
+    from dgm.sandbox.docker_backend import LABEL
+    from dgm.sandbox.layout import host_identity
 
     import docker
 

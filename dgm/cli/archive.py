@@ -30,7 +30,7 @@ AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for
 
 
 def _reader(run: Path | None):  # -> archive.Reader
-    from archive.reader import Reader
+    from dgm.archive.reader import Reader
 
     return Reader.open(resolve_run(run))
 
@@ -38,7 +38,7 @@ def _reader(run: Path | None):  # -> archive.Reader
 def _resolve(reader, agent_id: str) -> str:
     """'best' names the best agent; anything else must be an id."""
     if agent_id == "best":
-        from archive.errors import UnknownAgentError
+        from dgm.archive.errors import UnknownAgentError
 
         best = reader.best()
         if best is None:
@@ -56,7 +56,7 @@ def ls(
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost."""
-    from archive.queries import SORT_KEYS
+    from dgm.archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
 

@@ -50,12 +50,12 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
     refused here, before any task starts.
 
     Raises: ConfigError."""
-    from evals.reuse import DiskCache, cache_root
+    from dgm.evals.reuse import DiskCache, cache_root
 
     if not model:
         yield None, None, lambda: 0.0, lambda task_id: False
         return
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.preflight import check_before_start
     from dgm.config import ModelConfig, RunConfig, dump_config
@@ -78,7 +78,7 @@ def logs_dir() -> Path:
     """Where this evaluation writes each task's log: a fresh directory in the cache."""
     import time
 
-    from evals.reuse import cache_root
+    from dgm.evals.reuse import cache_root
 
     (cache_root() / "logs").mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache_root() / "logs"))
@@ -89,7 +89,7 @@ def task_limits(task_timeout: float | None) -> Any:
     leaves room for copying the workspace in and out."""
     if task_timeout is None:
         return None
-    from sandbox import Limits
+    from dgm.sandbox import Limits
 
     return Limits(wall_seconds=task_timeout + 20, exec_timeout=task_timeout)
 
@@ -130,8 +130,8 @@ def main(
     Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results."""
     import sys
 
-    import sandbox
-    from evals import EvalCancelled, EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    from dgm import sandbox
+    from dgm.evals import EvalCancelled, EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
     from dgm.cli.interrupts import StopOnSignal
 

@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandbox import Backend
+    from dgm.sandbox import Backend
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -61,7 +61,7 @@ class StopOnSignal:
 
     def hard_stop(self) -> int:
         """Remove every sandbox of this process; how many were removed (0 when unknown)."""
-        from sandbox import SandboxError
+        from dgm.sandbox import SandboxError
 
         if self.backend is None:
             return 0

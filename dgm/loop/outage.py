@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from sandbox import Backend
+    from dgm.sandbox import Backend
 
 
 MAX_ATTEMPTS = 3
@@ -58,7 +58,7 @@ class Outage:
     def wait(self, stopping: Callable[[], bool]) -> str:
         """Once no job is in flight: wait (backoff 0.5 s doubling to 15 s) for the backend.
         Returns '' when it is back (the interrupted jobs are re-queued), else why the run stops."""
-        from sandbox import wait_for_backend
+        from dgm.sandbox import wait_for_backend
 
         stop = threading.Event()
 
@@ -92,7 +92,7 @@ class Outage:
     def survive(self, step: Callable[[], None], what: str, stopping: Callable[[], bool]) -> str:
         """Run `step` (work outside the jobs, e.g. evaluating the seed), again after each outage
         once the backend is back. Returns '' when it finished, else why the run stops."""
-        from sandbox import BackendUnavailable
+        from dgm.sandbox import BackendUnavailable
 
         while True:
             try:

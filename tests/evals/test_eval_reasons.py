@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from evals.agent_run import AgentRun
-from evals.base import Verdict
-from evals.evaluate import failure_reason
-from sandbox import ExecResult
+from dgm.evals.agent_run import AgentRun
+from dgm.evals.base import Verdict
+from dgm.evals.evaluate import failure_reason
+from dgm.sandbox import ExecResult
 
 SEED = Path(__file__).parents[2] / "archive" / "seeds" / "coder"
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from archive import Archive
+from dgm.archive import Archive
 from tests.loop.conftest import new_run
 from tests.processes import owned_containers, start_dgm, wait_for
 

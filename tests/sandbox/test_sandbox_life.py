@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import open_backend
-from sandbox.docker_backend import SELF_END_MARGIN, _listed, container_config
-from sandbox.layout import DEFAULT_IMAGE, LABEL, host_identity, owner_alive, owner_tag
+from dgm.sandbox import open_backend
+from dgm.sandbox.docker_backend import SELF_END_MARGIN, _listed, container_config
+from dgm.sandbox.layout import DEFAULT_IMAGE, LABEL, host_identity, owner_alive, owner_tag
 from tests.processes import owned_containers, wait_for
 from tests.sandbox.conftest import ensure_built, pids, read
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).parents[2]
 OWNER = textwrap.dedent(
     """
     import sys, time
-    from sandbox import Limits, open_backend
+    from dgm.sandbox import Limits, open_backend
     backend = open_backend(sys.argv[1])
     session = backend.start(Limits(wall_seconds=float(sys.argv[2]), exec_timeout=5), labels={"run": "pytest-life"})
     print(session.id, flush=True)
@@ -74,8 +74,8 @@ def test_bwrap_sandbox_dies_with_its_owner_and_the_sweep_takes_its_cgroup():
     wait_for(lambda: not session_processes(session_id), 5, "the session's processes to die with their owner")
     backend = open_backend("bwrap")
     if backend.cgroups is not None:  # the empty group is left; a sweep takes it (at once when named)
-        from sandbox.cgroups import PREFIX
-        from sandbox.cgroups import sweep as sweep_cgroups
+        from dgm.sandbox.cgroups import PREFIX
+        from dgm.sandbox.cgroups import sweep as sweep_cgroups
 
         groups = [p / f"{PREFIX}{session_id}" for p in backend.cgroups.parent_dirs()]
         assert any(g.is_dir() for g in groups)
@@ -91,7 +91,7 @@ def docker_backend():
 
 def make_containers(backend, owner: str, n: int, run: str = "pytest-life") -> list[str]:
     """n created (not started) containers that carry `owner` as their owner tag."""
-    from sandbox import Limits
+    from dgm.sandbox import Limits
 
     ids = []
     for _ in range(n):
