@@ -118,6 +118,9 @@ class SandboxConfig:
     memory_mb: int = 1024
     pids: int = 256
     cpus: float = 1.0
+    outage_wait_minutes: float = 30.0
+    """How long `dgm run` waits for a sandbox backend that stopped answering (a Docker
+    restart) before it drains and stops; its interrupted children resume either way."""
 
 
 EXECUTOR_KINDS = ("local",)

@@ -8,6 +8,7 @@ staged evaluation (`evaluate` -> EvaluationReport). Suite modules load lazily.
 from dgm.evals.agent_run import AgentRun, run_agent
 from dgm.evals.base import (
     PATCH_FILE,
+    EvalCancelled,
     EvalError,
     LLMAccess,
     NoLLM,
@@ -30,6 +31,7 @@ __all__ = [
     "PATCH_FILE",
     "AgentRun",
     "EvalArchive",
+    "EvalCancelled",
     "EvalError",
     "EvaluationReport",
     "LLMAccess",

@@ -17,6 +17,17 @@ class EvalError(Exception):
     """Base of the expected evaluation failures."""
 
 
+class EvalCancelled(EvalError):
+    """The caller stopped the evaluation (a signal): `report` holds the graded results of the
+    stages that finished; `abandoned` the ids of the tasks that were running or queued in
+    the stage that was cut short (their agent runs, if any, were never graded)."""
+
+    def __init__(self, report: object, abandoned: list[str]) -> None:
+        self.report = report
+        self.abandoned = abandoned
+        super().__init__(f"evaluation stopped: {len(abandoned)} task(s) abandoned")
+
+
 class UnknownSuiteError(EvalError):
     """A suite name that no registered suite answers to."""
 

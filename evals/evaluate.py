@@ -5,25 +5,35 @@ scores compare); stage k adds the next `stages[k].tasks` of them, and the next s
 only if the suite's score so far reaches the stage's threshold. Within a stage, agents run
 in parallel sandboxes, then all outputs are graded in one fresh grading session. A stage
 already evaluated for an identical tree on the same task set is reused, not re-run.
+
+Cancellation: the caller sets `cancel` (from a signal handler: it only sets the event). The
+waiting thread notices within a tenth of a second, stops every sandbox this process started
+(the backend's hard stop; agents and graders blocked in them return at once), gives the
+workers a moment to return, and raises EvalCancelled with the stages that finished.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from dgm.evals.agent_run import AgentRun, run_agent
-from dgm.evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
+from dgm.evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
 from dgm.evals.registry import get_suite
 from dgm.evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from dgm.sandbox import Limits
+from dgm.sandbox import BackendUnavailable, Limits, wait_for_backend
 
 LOG_CHARS = 200_000
+STOP_WAIT = 2.0
+"""Seconds a cancelled evaluation waits for its workers after its sandboxes were removed."""
+OUTAGE_ATTEMPTS = 4
+"""Runs of a stage the backend's outages may cut short before it counts as an infrastructure error."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +44,9 @@ class TaskResult:
     passed: bool
     duration: float
     exit_reason: str
-    """'ok' when passed; else the agent's failure (timeout, exit, oom, bad-output) or the
-    grader's reason (failed, no-output, timeout...)."""
+    """'ok' when passed; else why it failed: model-error when every model call of the task
+    failed; the agent's run (timeout, oom, bad-output, agent-crash for a non-zero exit); or,
+    when the agent ran cleanly, the grader's verdict (failed, no-output, timeout...)."""
     log: str = ""
     log_path: str | None = None
     reused: bool = False
@@ -120,6 +131,18 @@ class _Context:
     tree_hash: str
     cache: DiskCache | None
     tick: Callable[[int], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    model_failed: Callable[[str], bool] = lambda task_id: False
+    log_dir: Path | None = None
+    backend_wait: float = 1800.0
+    notice: Callable[[str], None] = lambda message: None
+
+
+class _Stopped(Exception):
+    """A stage was cut short by the cancel event (turned into EvalCancelled by evaluate)."""
+
+    def __init__(self, abandoned: list[str]) -> None:
+        self.abandoned = abandoned
 
 
 def evaluate(
@@ -137,6 +160,11 @@ def evaluate(
     limit: int | None = None,
     cache: DiskCache | None = None,
     suite_options: Mapping[str, Mapping[str, Any]] | None = None,
+    cancel: threading.Event | None = None,
+    model_failed: Callable[[str], bool] | None = None,
+    log_dir: Path | None = None,
+    backend_wait: float = 1800.0,
+    notice: Callable[[str], None] | None = None,
 ) -> EvaluationReport:
     """Evaluate the agent in `agent_dir` on each suite with the staged plan.
 
@@ -144,8 +172,13 @@ def evaluate(
     tasks per suite. Results go to `archive` when given (with `agent_id`), else reuse goes
     through an on-disk cache. `suite_options` are passed to the suites named by string, by
     base name (e.g. {"swebench": {"image_template": ...}}).
+    Setting `cancel` stops the evaluation within a few seconds.
+    `model_failed(task_id)` says whether the model failed every call of the task (a model
+    error, not the agent's fault); each task's log is written under `log_dir` (or the archive's logs).
 
-    Raises: UnknownSuiteError, SandboxError when sandboxes cannot be started.
+    Raises: UnknownSuiteError; SandboxError when sandboxes cannot be started; EvalCancelled
+    (with the partial report) when `cancel` was set; BackendUnavailable when the backend
+    did not come back, or went away again (an infrastructure error, not the agent's).
     """
     agent_dir = Path(agent_dir)
     options = suite_options or {}
@@ -155,19 +188,13 @@ def evaluate(
     report = EvaluationReport(str(agent_dir), tree)
     with _progress(progress) as (bar, tick):
         ctx = _Context(agent_dir, backend, llm or NoLLM(), archive if use_archive else None, agent_id,
-                       max(1, workers), limits, tree, None if use_archive else (cache or DiskCache()), tick)
-        for suite in resolved:
-            order = stage_order(suite.tasks(), plan.seed, suite.name)
-            slices = stage_slices(len(order), plan, limit)
-            for k, (start, end) in enumerate(slices):
-                bar(f"{suite.name} stage {k + 1}/{len(slices)}", end - start)
-                results, reused = _run_stage(ctx, suite, k, order[start:end])
-                report.results.extend(results)
-                so_far = report.suite_score(suite.name)
-                report.stages.append(StageResult(suite.name, k, len(results), sum(r.passed for r in results), so_far, reused))
-                if k + 1 < len(slices) and so_far < plan.stages[k].min_score_to_continue:
-                    report.stopped_early[suite.name] = k
-                    break
+                       max(1, workers), limits, tree, None if use_archive else (cache or DiskCache()), tick,
+                       cancel or threading.Event(), model_failed or (lambda task_id: False), log_dir,
+                       backend_wait, notice or (lambda message: None))
+        try:
+            _run_suites(ctx, report, resolved, plan, limit, bar)
+        except _Stopped as stop:
+            raise EvalCancelled(report, stop.abandoned) from None
     return report
 
 
@@ -199,20 +226,111 @@ def evaluate_tasks(
     return results
 
 
+def _run_suites(ctx: _Context, report: EvaluationReport, resolved: list[Suite], plan: StagePlan,
+                limit: int | None, bar: Callable[[str, int], None]) -> None:
+    for suite in resolved:
+        order = stage_order(suite.tasks(), plan.seed, suite.name)
+        slices = stage_slices(len(order), plan, limit)
+        for k, (start, end) in enumerate(slices):
+            if ctx.cancel.is_set():
+                raise _Stopped([])
+            bar(f"{suite.name} stage {k + 1}/{len(slices)}", end - start)
+            results, reused = _run_stage(ctx, suite, k, order[start:end])
+            report.results.extend(results)
+            so_far = report.suite_score(suite.name)
+            report.stages.append(StageResult(suite.name, k, len(results), sum(r.passed for r in results), so_far, reused))
+            if k + 1 < len(slices) and so_far < plan.stages[k].min_score_to_continue:
+                report.stopped_early[suite.name] = k
+                break
+
+
 def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tuple[list[TaskResult], bool]:
     key = task_ids_key(t.id for t in tasks)
     reused = _reuse(ctx, suite.name, stage, key, tasks)
     if reused is not None:
         ctx.tick(len(tasks))
         return reused, True
-    with ThreadPoolExecutor(ctx.workers) as pool:
-        runs = list(pool.map(lambda task: _run_one(ctx, task), tasks))
-    verdicts = suite.grade(ctx.backend, [(task, run.files) for task, (run, _) in zip(tasks, runs)])
+    runs, verdicts = _across_outages(ctx, f"{suite.name} stage {stage + 1}", lambda: _run_and_grade(ctx, suite, tasks))
     results = [_result(ctx, suite.name, stage, task, run, took, verdict) for task, (run, took), verdict in zip(tasks, runs, verdicts)]
     _record(ctx, suite.name, stage, key, results, reused_from=None)
     if ctx.cache is not None:
         ctx.cache.put(ctx.tree_hash, suite.name, key, [asdict(r) for r in results])
     return results, False
+
+
+def _run_and_grade(ctx: _Context, suite: Suite, tasks: list[Task]) -> tuple[list[tuple[AgentRun, float]], list[Verdict]]:
+    ids = [t.id for t in tasks]
+    runs = _watched(ctx, [lambda task=task: _run_one(ctx, task) for task in tasks], ctx.workers, ids)
+    graded = [(task, run.files) for task, (run, _) in zip(tasks, runs)]
+    (verdicts,) = _watched(ctx, [lambda: suite.grade(ctx.backend, graded)], 1, ids)
+    return runs, verdicts
+
+
+def _across_outages(ctx: _Context, where: str, attempt: Callable[[], Any]) -> Any:
+    """`attempt()`, run again when the backend went away under it: once it answers again
+    (waiting with backoff, `ctx.backend_wait` seconds in all), at most OUTAGE_ATTEMPTS times.
+    A daemon shutting down still answers for a moment, so an attempt may fail again at once.
+
+    Raises: BackendUnavailable when it does not come back in time (an infrastructure error);
+    _Stopped on cancel."""
+    deadline, n = 0.0, 0
+    while True:
+        try:
+            return attempt()
+        except BackendUnavailable as exc:
+            n += 1
+            if not deadline:
+                deadline = time.monotonic() + ctx.backend_wait
+                ctx.notice(f"the sandbox backend stopped answering during {where} ({exc}); "
+                           f"waiting up to {ctx.backend_wait:g}s for it, then {where} runs again")
+            if n == OUTAGE_ATTEMPTS:
+                raise BackendUnavailable(f"the sandbox backend went away {OUTAGE_ATTEMPTS} times during {where}: "
+                                         "it was not evaluated (an infrastructure error, not the agent's)") from None
+            if not wait_for_backend(ctx.backend, max(0.0, deadline - time.monotonic()), ctx.cancel):
+                if ctx.cancel.is_set():
+                    raise _Stopped([]) from None
+                raise BackendUnavailable(f"the sandbox backend did not come back within {ctx.backend_wait:g}s: "
+                                         f"{where} was not evaluated (an infrastructure error, not the agent's)") from None
+            ctx.notice(f"the sandbox backend answers again: {where} runs again")
+
+
+def _watched(ctx: _Context, calls: list[Callable[[], Any]], workers: int, task_ids: list[str]) -> list[Any]:
+    """Run `calls` on `workers` threads and return their results in order, while watching
+    the cancel event: once it is set, no call starts, this process's sandboxes are removed
+    (which ends the calls blocked in them), and _Stopped names the stage's tasks.
+
+    Raises: the first call's exception, or _Stopped.
+    """
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="dgm-eval")
+
+    def guarded(call: Callable[[], Any]) -> Any:
+        if ctx.cancel.is_set():
+            raise _Stopped(task_ids)
+        return call()
+
+    futures: list[Future] = [pool.submit(guarded, call) for call in calls]
+    try:
+        while wait(futures, timeout=0.1).not_done:
+            if ctx.cancel.is_set():
+                _hard_stop(ctx, futures, task_ids)
+        if ctx.cancel.is_set():  # a verdict or run finished under a kill is not trusted
+            _hard_stop(ctx, futures, task_ids)
+        return [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _hard_stop(ctx: _Context, futures: list[Future], task_ids: list[str]) -> None:
+    from dgm.sandbox import SandboxError
+
+    for f in futures:
+        f.cancel()
+    try:
+        ctx.backend.sweep(include_own=True)
+    except SandboxError:
+        pass  # the engine is gone too: its containers end at their own deadline
+    wait(futures, timeout=STOP_WAIT)
+    raise _Stopped(task_ids)
 
 
 def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
@@ -230,17 +348,30 @@ GRADE_MARK = "\n--- grade ---\n"
 hidden tests, so it must never reach an agent) after it."""
 
 
-def _result(ctx: _Context, suite: str, stage: int, task: Task, run: AgentRun, took: float, verdict: Verdict) -> TaskResult:
+def failure_reason(run: AgentRun, verdict: Verdict, model_failed: bool) -> str:
+    """One word for why a task failed ('ok' when it passed): a model that failed every call
+    first (the agent then hangs or crashes through no fault of its own), then the agent's
+    run, since a grader's verdict on the output of a crashed or stopped agent says nothing new."""
     if verdict.passed:
-        reason = "ok"
-    elif run.exit_reason not in ("ok", "exit"):
-        reason = run.exit_reason
-    else:
-        reason = verdict.reason or "failed"
+        return "ok"
+    if model_failed:
+        return "model-error"
+    if run.exit_reason not in ("ok", "exit"):
+        return run.exit_reason
+    if run.result.exit_code not in (0, None):
+        return "agent-crash"
+    return verdict.reason or "failed"
+
+
+def _result(ctx: _Context, suite: str, stage: int, task: Task, run: AgentRun, took: float, verdict: Verdict) -> TaskResult:
+    reason = failure_reason(run, verdict, ctx.model_failed(task.id))
     log = f"{run.log}{GRADE_MARK}{'passed' if verdict.passed else 'failed'}: {verdict.reason}\n{verdict.log}"[-LOG_CHARS:]
-    log_path = None
+    log_path, path = None, None
     if ctx.archive is not None and ctx.agent_id is not None:
         path = Path(ctx.archive.logs_dir(ctx.agent_id)) / "eval" / suite / f"{_safe_name(task.id)}.log"
+    elif ctx.log_dir is not None:
+        path = ctx.log_dir / _safe_name(suite) / f"{_safe_name(task.id)}.log"
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(log, encoding="utf-8")
         log_path = str(path)

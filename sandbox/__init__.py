@@ -2,6 +2,7 @@
 
 from dgm.sandbox.base import (
     Backend,
+    BackendUnavailable,
     BatchItem,
     ExecResult,
     Limits,
@@ -15,6 +16,7 @@ from dgm.sandbox.base import (
     TransferError,
 )
 from dgm.sandbox.foreign import WORKSPACE_SEED
+from dgm.sandbox.health import wait_for_backend
 from dgm.sandbox.layout import DEFAULT_IMAGE, POLYGLOT_IMAGE, TRUSTED_PYTHON
 from dgm.sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
@@ -27,6 +29,7 @@ __all__ = [
     "describe_backends",
     "open_backend",
     "Backend",
+    "BackendUnavailable",
     "BatchItem",
     "ExecResult",
     "Limits",
@@ -38,4 +41,5 @@ __all__ = [
     "SessionClosedError",
     "TransferCaps",
     "TransferError",
+    "wait_for_backend",
 ]

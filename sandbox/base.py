@@ -31,6 +31,13 @@ class SessionClosedError(SandboxError):
     """The session was already closed (or its container vanished)."""
 
 
+class BackendUnavailable(SandboxStartError, SessionClosedError):
+    """The backend itself stopped answering (the Docker daemon stopped or restarted): a
+    session was lost or could not start through no fault of the code inside it. Callers
+    wait for the backend (`sandbox.wait_for_backend`) and retry, or report an
+    infrastructure error; never a failure of the agent."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one session. Defaults follow SECURITY.md."""
@@ -193,6 +200,10 @@ class Backend(Protocol):
         Raises: SandboxStartError when it cannot start (an image it cannot run or pull, a
         workspace that does not fit).
         """
+        ...
+
+    def answers(self) -> bool:
+        """Whether the backend can start sessions now (a daemon answers); never raises."""
         ...
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:

@@ -293,6 +293,10 @@ class BwrapBackend:
         except CgroupError as exc:
             raise SandboxStartError(str(exc)) from None
 
+    def answers(self) -> bool:
+        """Always: there is no daemon that could go away."""
+        return True
+
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Kill bwrap sessions whose owner died (--die-with-parent makes this rare), and with
         `include_own` this process's own; then remove their cgroups and any older empty

@@ -3,24 +3,32 @@
 The container's main process only sleeps; a long-lived `docker exec` of the runner carries
 every request over one socket, so a command costs no extra exec round-trip and a hung
 command is killed inside by the runner, or with the whole container by the host.
+
+A container outlives no one: its main process sleeps for the session's wall time plus a
+margin, not forever, and Docker removes it when that process ends (auto-remove). So even
+when its owner dies by kill -9 and no dgm command ever runs again, it ends by itself; the
+sweep at start-up is the second line of defence.
 The docker SDK is imported here only, lazily, so the CLI's other commands never load it.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from dgm.sandbox.base import Limits, Mount, SandboxError, SandboxStartError
+from dgm.sandbox.base import BackendUnavailable, Limits, Mount, SandboxError, SandboxStartError
 from dgm.sandbox.foreign import WORKSPACE_SEED, ForeignImages
 from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
 
 _swept = False
+SELF_END_MARGIN = 15.0
+"""Seconds a container lives past its session's wall-time limit when nobody removes it."""
 
 
 def docker_errors() -> tuple[type[BaseException], ...]:
@@ -48,6 +56,12 @@ def connect() -> Any:
     return client
 
 
+def main_command(limits: Limits) -> list[str]:
+    """The container's main process: it ends the container at the wall time plus a margin.
+    The 's' suffix tells it apart from an agent's `sleep N` in a process list."""
+    return ["sleep", f"{int(limits.wall_seconds + SELF_END_MARGIN)}s"]
+
+
 def container_config(
     image: str, limits: Limits, mounts: Sequence[Mount], labels: dict[str, str], runtime: str | None
 ) -> dict[str, Any]:
@@ -62,7 +76,8 @@ def container_config(
         binds.append(DockerMount(m.sandbox_path, str(Path(m.host_path).resolve()), type="bind", read_only=m.read_only))
     config: dict[str, Any] = dict(
         image=image,
-        command=["sleep", "infinity"],
+        command=main_command(limits),
+        auto_remove=True,
         user=f"{SANDBOX_UID}:{SANDBOX_UID}",
         working_dir="/work",
         hostname="sandbox",
@@ -122,6 +137,21 @@ class DockerSession(RunnerSession):
                 return
             time.sleep(0.1)
 
+    def _outage(self) -> bool:
+        """The daemon does not answer, or our container is gone or stopped while we did not
+        remove it (a daemon restart stops and auto-removes every container). A runner that
+        agent code killed leaves the container running: that is the command's doing."""
+        import docker.errors
+
+        try:
+            self._container.client.ping()
+            self._container.reload()
+        except docker.errors.NotFound:
+            return True
+        except docker_errors():
+            return True
+        return self._container.status != "running"
+
     def _oom_events(self) -> int:
         """The cgroup's oom_kill counter when the host shows it, else Docker's OOMKilled flag."""
         if self._oom_file is not None:
@@ -175,14 +205,17 @@ class DockerBackend:
         self._closing = False
         if not _swept:
             _swept = True
-            self.sweep()
+            try:
+                self.sweep()
+            except SandboxError as exc:  # a second line of defence: never the reason a command ends
+                sys.stderr.write(f"dgm: warning: {exc}\n")
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
     ) -> DockerSession:
         """Start a container and its runner.
 
-        Raises: SandboxStartError.
+        Raises: SandboxStartError; BackendUnavailable (a subclass) when the daemon does not answer.
         """
         limits = limits or Limits()
         session_id = uuid.uuid4().hex[:12]
@@ -197,70 +230,100 @@ class DockerBackend:
         container = None
         image, runner_argv, extra = self.image, RUNNER_ARGV, []
         try:
-            if limits.image is not None or limits.workspace_source is not None:
-                prepared = self.foreign.prepare(limits.image or self.image, limits.workspace_source)
-                image, runner_argv, extra = prepared.image, prepared.runner_argv, prepared.mounts
-            config = container_config(image, limits, [*extra, *mounts], all_labels, self.runtime)
-            container = self.client.containers.create(**config)
+            try:
+                if limits.image is not None or limits.workspace_source is not None:
+                    prepared = self.foreign.prepare(limits.image or self.image, limits.workspace_source)
+                    image, runner_argv, extra = prepared.image, prepared.runner_argv, prepared.mounts
+                container = self.client.containers.create(**container_config(image, limits, [*extra, *mounts], all_labels, self.runtime))
+            finally:  # the create is what a hard stop waits for: after it, a listing finds the container
+                with self._gate:
+                    self._starting -= 1
+                    self._gate.notify_all()
+                    closing = self._closing
+            if closing:  # a hard stop began while Docker made it; its sweep may have missed it
+                raise SandboxStartError("the sandbox backend is shutting down")
             container.start()
             exec_id = self.client.api.exec_create(container.id, runner_argv, stdin=True, stdout=True, stderr=False)
             sock = self.client.api.exec_start(exec_id, socket=True)
             channel = DockerExecChannel(getattr(sock, "_sock", sock))
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
-        except SandboxStartError:
-            raise
-        except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge) as exc:
+        except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge, SandboxStartError) as exc:
             if container is not None:
                 try:
-                    container.remove(force=True)
+                    _remove_if_present(self.client, container.id)
                 except docker_errors():
-                    pass
+                    pass  # the daemon is gone: the container never started, a later sweep removes it
+            if isinstance(exc, SandboxStartError):
+                raise
+            if _unreachable(exc) or not self.answers():
+                raise BackendUnavailable(f"cannot start a Docker sandbox: the daemon does not answer ({_one_line(exc)})") from None
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
-        finally:
-            with self._gate:
-                self._starting -= 1
-                self._gate.notify_all()
         session = DockerSession(session_id, container, channel, limits)
         if limits.workspace_source is not None:
             _seed_workspace(session)
         return session
 
+    def answers(self) -> bool:
+        """Whether the daemon answers now (it may be restarting). Asked on a new connection:
+        a daemon shutting down has closed its socket but still serves the kept-alive ones."""
+        import docker
+
+        try:
+            from docker.utils import kwargs_from_env
+
+            fresh = docker.APIClient(**kwargs_from_env(), version=self.client.api.api_version, timeout=5)
+        except docker_errors():
+            return False
+        try:
+            return bool(fresh.ping())
+        except docker_errors():
+            return False
+        finally:
+            fresh.close()
+
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove containers of this project whose owning process is gone (one run's only
         when `run_id` is given), and with `include_own` every container of this process,
-        whatever run or purpose it carries. Live sessions of other processes are left alone."""
+        whatever run or purpose it carries. Live sessions of other dgm processes, on this
+        host or another sharing the engine, are left alone; a container that vanishes
+        meanwhile (its owner removed it) is simply skipped.
+
+        Raises: SandboxError only when the engine cannot be asked at all.
+        """
         own = owner_tag()
         if include_own:  # no new session may appear behind the sweep's back
             with self._gate:
                 self._closing = True
-                self._gate.wait_for(lambda: self._starting == 0, timeout=30)
+                # a create in flight must finish first: a container made after the listing would
+                # be left 'created', never started, so never ending by itself (start() checks too)
+                self._gate.wait_for(lambda: self._starting == 0, timeout=10)
         removed = 0
         try:
-            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}, ignore_removed=True):
-                owner = container.labels.get("dgm.owner", "")
+            for cid, labels in _listed(self.client):
+                owner = labels.get("dgm.owner", "")
                 if include_own and owner == own:
                     pass
-                elif owner_alive(owner) or (run_id and container.labels.get("dgm.run") != run_id):
+                elif owner == own or owner_alive(owner) or (run_id and labels.get("dgm.run") != run_id):
                     continue
-                if _remove_if_present(container):
+                if _remove_if_present(self.client, cid):
                     removed += 1
             if include_own:
-                self._settle([f"{LABEL}=1"], own)
+                self._settle(own)
         except docker_errors() as exc:
             raise SandboxError(f"sweeping leftover containers failed: {_one_line(exc)}") from None
         return removed
 
-    def _settle(self, filters: list[str], own: str, seconds: float = 15.0) -> None:
+    def _settle(self, own: str, seconds: float = 10.0) -> None:
         """Wait until this process's containers are really gone: a session closing itself at
         the same moment may have its removal still under way, and Docker finishes it only
         while someone keeps asking."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}, ignore_removed=True) if c.labels.get("dgm.owner") == own]
+            left = [cid for cid, labels in _listed(self.client) if labels.get("dgm.owner") == own]
             if not left:
                 return
-            for container in left:
-                _remove_if_present(container)
+            for cid in left:
+                _remove_if_present(self.client, cid)
             time.sleep(0.2)
 
 
@@ -278,13 +341,20 @@ def _seed_workspace(session: DockerSession) -> None:
         raise SandboxStartError(f"cannot copy the workspace into the sandbox: {tail[0][:200]}")
 
 
-def _remove_if_present(container: Any) -> bool:
-    """Force-remove; a container already gone, or already being removed by its own session's
-    close(), counts as done rather than as a failure."""
+def _listed(client: Any) -> list[tuple[str, dict[str, str]]]:
+    """(id, labels) of every container of this project, from one list call: no per-container
+    inspect, so a container removed meanwhile cannot fail the listing."""
+    rows = client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})
+    return [(row["Id"], row.get("Labels") or {}) for row in rows]
+
+
+def _remove_if_present(client: Any, container_id: str) -> bool:
+    """Force-remove; a container already gone, or already being removed (by its own
+    session's close() or by auto-remove), counts as done rather than as a failure."""
     import docker.errors
 
     try:
-        container.remove(force=True)
+        client.api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         return False
     except docker.errors.APIError as exc:
@@ -292,6 +362,13 @@ def _remove_if_present(container: Any) -> bool:
             return False
         raise
     return True
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection-level failure (the daemon's socket is gone or hung up), not a refusal."""
+    import docker.errors
+
+    return isinstance(exc, docker_errors()) and not isinstance(exc, docker.errors.DockerException)
 
 
 def _one_line(exc: BaseException) -> str:

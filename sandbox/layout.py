@@ -44,16 +44,33 @@ def rootfs_dir() -> Path:
 
 def owner_tag() -> str:
     """host:pid:start-time of this process: lets a sweep tell a crashed owner from a live one."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+    return f"{host_identity()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def host_identity() -> str:
+    """Where a pid means something: the host name, the boot, and the pid namespace. Two dgm
+    processes in containers of one host may share a name or a boot, never all three."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()[:8]
+    except OSError:
+        boot = "noboot"
+    try:
+        pidns = "".join(ch for ch in os.readlink("/proc/self/ns/pid") if ch.isdigit())
+    except OSError:
+        pidns = "nons"
+    return f"{socket.gethostname()}.{boot}.{pidns}".replace(":", "_")
 
 
 def owner_alive(tag: str) -> bool:
-    """Whether the process that `owner_tag()` named still runs (on another host: assume so)."""
+    """Whether the process that `owner_tag()` named still runs. A tag of another host (or
+    boot, or pid namespace) cannot be judged by local pids: it counts as alive, and its
+    container ends by itself at its deadline."""
     try:
         host, pid, start = tag.rsplit(":", 2)
     except ValueError:
         return False
-    if host != socket.gethostname():
+    if host not in (host_identity(), socket.gethostname()):  # the bare name: tags of older versions
         return True
     return _start_time(int(pid)) == start if pid.isdigit() else False
 

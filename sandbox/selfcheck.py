@@ -65,7 +65,7 @@ class CheckResult:
 def run_self_check(backend: Backend, limits: Limits | None = None) -> list[CheckResult]:
     """Run the probe in a fresh session with a secret canary in this process's environment
     and a marker file on the host; neither may be visible inside."""
-    limits = limits or Limits(wall_seconds=60, exec_timeout=20, pids=64, memory_mb=512, work_mb=64)
+    limits = limits or Limits(wall_seconds=30, exec_timeout=20, pids=64, memory_mb=512, work_mb=64)
     canary_key = f"DGM_CANARY_{secrets.token_hex(4).upper()}"
     canary = secrets.token_hex(16)
     os.environ[canary_key] = canary

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from dgm.sandbox.base import (
+    BackendUnavailable,
     BatchItem,
     ExecResult,
     Limits,
@@ -57,6 +58,19 @@ class RunnerSession:
     def _oom_events(self) -> int:
         """How many processes the kernel killed for memory so far (0 when unknown)."""
         return 0
+
+    def _outage(self) -> bool:
+        """Whether the session ended because the backend itself failed (not the code inside)."""
+        return False
+
+    def _check_outage(self, exc: SandboxError) -> None:
+        """A stream that ended while nobody of ours was killing the session: if the backend
+        failed, kill what is left and raise BackendUnavailable instead of blaming the command.
+
+        Raises: BackendUnavailable."""
+        if isinstance(exc, ChannelClosed) and not self._dead_reason and self._outage():
+            self._die(f"the sandbox backend stopped answering ({exc})")
+            raise BackendUnavailable(f"sandbox session {self.id} was lost: the {self.backend_name} backend stopped answering") from None
 
     # --- the contract --------------------------------------------------------------------
     def exec(
@@ -193,6 +207,7 @@ class RunnerSession:
             self._die(str(exc))
             raise TransferError(f"{exc}; session {self.id} killed") from None
         except (ChannelTimeout, ChannelClosed) as exc:
+            self._check_outage(exc)
             self._die(str(exc))
             raise SessionClosedError(f"sandbox session {self.id} is gone: {exc}") from None
 
@@ -212,7 +227,10 @@ class RunnerSession:
         )
 
     def _lost(self, exc: SandboxError, start: float, oom_before: int) -> ExecResult:
-        """The runner did not answer properly: kill the session and report what we know."""
+        """The runner did not answer properly: kill the session and report what we know.
+
+        Raises: BackendUnavailable when the backend, not the command, failed."""
+        self._check_outage(exc)
         expired = self._dead_reason.startswith("wall")
         oom = self._oom_events() > oom_before
         self._die(str(exc))

@@ -17,10 +17,11 @@ def results_table(report: Any) -> Any:
     from rich.table import Table
 
     table = Table(title=f"{report.agent_dir}  score {report.score:.3f}" + ("  (reused)" if report.reused else ""))
-    for column in ("task", "stage", "passed", "reason", "seconds"):
-        table.add_column(column, justify="right" if column in ("stage", "seconds") else "left")
+    for column in ("task", "stage", "passed", "reason", "seconds", "log"):
+        table.add_column(column, justify="right" if column in ("stage", "seconds") else "left", overflow="fold")
     for r in report.results:
-        table.add_row(r.task_id, str(r.stage + 1), "yes" if r.passed else "no", r.exit_reason + (" (reused)" if r.reused else ""), f"{r.duration:.1f}")
+        table.add_row(r.task_id, str(r.stage + 1), "yes" if r.passed else "no", r.exit_reason + (" (reused)" if r.reused else ""),
+                      f"{r.duration:.1f}", r.log_path or "")
     return table
 
 
@@ -49,6 +50,43 @@ def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
     return table
 
 
+def logs_dir() -> Path:
+    """Where this evaluation writes each task's log: a fresh directory in the cache."""
+    import time
+
+    from dgm.evals.reuse import cache_root
+
+    (cache_root() / "logs").mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache_root() / "logs"))
+
+
+def task_limits(task_timeout: float | None) -> Any:
+    """Per-run limits for --task-timeout (None: each task's own). The session's wall time
+    leaves room for copying the workspace in and out."""
+    if task_timeout is None:
+        return None
+    from dgm.sandbox import Limits
+
+    return Limits(wall_seconds=task_timeout + 20, exec_timeout=task_timeout)
+
+
+def stopped(exc: Any, signame: str, json_out: bool, model: str | None, spent: float) -> None:
+    """One line on stderr saying what finished and what was abandoned; with --json, the
+    partial report on stdout (marked as stopped)."""
+    import sys
+
+    report = exc.report
+    done = len(report.results)
+    passed = sum(r.passed for r in report.results)
+    line = (f"dgm: stopped by {signame or 'a signal'}: {done} task(s) finished and graded ({passed} passed), "
+            f"{len(exc.abandoned)} abandoned in flight ({', '.join(exc.abandoned[:5])}{', ...' if len(exc.abandoned) > 5 else ''}), "
+            "the rest not started")
+    if json_out:
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent,
+                    "stopped_by": signame, "abandoned": exc.abandoned})
+    sys.stderr.write(line + "\n")
+
+
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
@@ -61,12 +99,18 @@ def main(
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
     swebench_image: Annotated[Optional[str], typer.Option("--swebench-image", help="Environment image template of swebench:FILE suites ({id}: the instance id as swebench names images).")] = None,
+    task_timeout: Annotated[Optional[float], typer.Option("--task-timeout", min=1.0, help="Seconds each agent run may take (default: the task's own limit).")] = None,
+    backend_wait: Annotated[float, typer.Option("--backend-wait", min=0.0, help="Seconds to wait for a sandbox backend that stopped answering (a Docker restart) before giving up.")] = 1800.0,
     json_out: JsonOption = False,
 ) -> None:
-    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
-    from dgm import sandbox
-    from dgm.evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results.
+    Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results."""
+    import sys
 
+    from dgm import sandbox
+    from dgm.evals import EvalCancelled, EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+
+    from dgm.cli.interrupts import StopOnSignal
     from dgm.loop.run import open_eval_model
     from dgm.llm.local import banner as local_banner
 
@@ -80,15 +124,24 @@ def main(
         plan = StagePlan((Stage(limit or 10**9),), seed)
     from dgm.evals.registry import image_for
 
-    chosen = sandbox.open_backend(backend, image_for(suite))
     note = local_banner(model or "")
     if note and not json_out:
         console().print(f"[bold yellow]{note}[/]")
-    with open_eval_model(model, api_base or "") as access:
-        report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
-                          progress=not json_out, llm=access.gateway, cache=access.cache,
-                          suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
+    limits = task_limits(task_timeout)
+    with StopOnSignal() as stop, open_eval_model(model, api_base or "") as access:
+        stop.backend = chosen = sandbox.open_backend(backend, image_for(suite))
+        try:
+            report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit, limits=limits,
+                              progress=not json_out, llm=access.gateway, cache=access.cache, cancel=stop.event,
+                              model_failed=access.model_failed, log_dir=logs_dir(), backend_wait=backend_wait,
+                              notice=lambda message: print(f"dgm: {message}", file=sys.stderr, flush=True),
+                              suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
+        except EvalCancelled as exc:
+            stopped(exc, stop.name, json_out, model, access.spend())
+            raise typer.Exit(stop.exit_code) from None
         spent = access.spend()
+    if stop.signum:  # the signal came after the last task: the results are whole, the exit code says why
+        raise typer.Exit(stop.exit_code)
     languages = {}
     if any(s.startswith("polyglot") for s in suite):
         from dgm.evals.polyglot import language_scores

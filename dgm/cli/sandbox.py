@@ -61,17 +61,28 @@ def check(
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     image: ImageOption = "dgm-sandbox:latest",
 ) -> None:
-    """Say which backend is in effect and run a short isolation self-check (exit 1 on any failure)."""
+    """Say which backend is in effect and run a short isolation self-check (exit 1 on any failure).
+    Ctrl-C, SIGTERM or SIGHUP stops it at once, its sandbox removed."""
+    import sys
+
     from dgm.sandbox import describe_backends, open_backend
     from dgm.sandbox.selfcheck import run_self_check
 
+    from dgm.cli.interrupts import Interrupted, StopOnSignal
+
     out = console()
     out.soft_wrap = True
-    for status in describe_backends(image):
-        out.print(f"{status.name:7} {'available' if status.usable else 'unavailable'}: {status.detail}")
-    chosen = open_backend(backend, image)
-    out.print(f"in effect: {chosen.name}")
-    results = run_self_check(chosen)
+    with StopOnSignal(raise_first=True) as stop:
+        try:
+            for status in describe_backends(image):
+                out.print(f"{status.name:7} {'available' if status.usable else 'unavailable'}: {status.detail}")
+            stop.backend = chosen = open_backend(backend, image)
+            out.print(f"in effect: {chosen.name}")
+            results = run_self_check(chosen)
+        except Interrupted:
+            removed = stop.hard_stop()
+            sys.stderr.write(f"dgm: stopped by {stop.name}: the self-check was abandoned; removed {removed} sandbox(es)\n")
+            raise typer.Exit(stop.exit_code) from None
     for result in results:
         mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
         out.print(f"  {mark}  {result.name}: {result.detail}")

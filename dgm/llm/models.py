@@ -202,6 +202,17 @@ def missing_credentials(name: str, api_base: str = "") -> list[str]:
     return [str(key) for key in found.get("missing_keys") or []]
 
 
+def route_problem(name: str, api_base: str = "") -> str | None:
+    """Why litellm cannot route `name` to any provider (None when it can): caught before a
+    run or an evaluation starts, not after minutes of retries per task."""
+    litellm = _litellm()
+    try:
+        litellm.get_llm_provider(name, api_base=api_base or None)
+    except litellm.exceptions.BadRequestError:
+        return f"model '{name}' names no provider litellm knows (e.g. openai/gpt-4o-mini, anthropic/..., or --api-base for an OpenAI-compatible server)"
+    return None
+
+
 def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm

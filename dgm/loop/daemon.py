@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dgm.loop.iteration import CHILD, EVALUATE, EVALUATE_MORE, IterationOutcome, LoopContext, evaluate_child, run_iteration
+from dgm.loop.outage import Outage
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 if TYPE_CHECKING:
@@ -57,12 +58,13 @@ class Daemon:
         self.state = LiveState()
         self.signals = 0
         self._evaluations_left = True
+        self.outage = Outage(ctx.backend, ctx.archive, ctx.config.sandbox.outage_wait_minutes * 60)
         self._orders: TaskOrders | None = None
         """HGM only: each suite's task order, loaded on the first step."""
 
     # -- signals ----------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
@@ -86,7 +88,7 @@ class Daemon:
         futures: dict[Future[None], Job] = {}
         try:
             while True:
-                while len(futures) < executor.slots and not self.state.stopping:
+                while len(futures) < executor.slots and not self.state.stopping and not self.outage.active:
                     job = self._claim()
                     if job is None:
                         if any(j.kind == EVALUATE for j in futures.values()):
@@ -99,6 +101,11 @@ class Daemon:
                         continue
                     futures[executor.submit(self._run_job, job)] = job
                 if not futures:
+                    if self.outage.active and not self.state.stopping:
+                        reason = self.outage.wait(lambda: bool(self.state.stopping))
+                        if not reason:
+                            continue
+                        self.state.stopping = self.state.stopping or reason
                     break
                 done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -167,7 +174,7 @@ class Daemon:
         return 1
 
     def _run_job(self, job: Job) -> None:
-        from dgm.sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import BackendUnavailable, NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -181,6 +188,13 @@ class Daemon:
                 outcome = self._evaluate(job.payload["agent"], iteration, parent)
             else:
                 outcome = run_iteration(self.ctx, iteration, parent)
+        except BackendUnavailable as exc:  # not the agent's failure: the job stays 'running' until re-queued
+            if not self.outage.gives_up(job.attempts):
+                self.outage.report(iteration, exc)
+                return
+            archive.finish_job(job.id, ok=False, error=f"sandbox lost {job.attempts} times: {exc}")
+            archive.log_event("job-failed", f"iteration {iteration}: its sandbox was lost {job.attempts} times ({exc})")
+            outcome = IterationOutcome(iteration, parent, None, "failed", reason=str(exc))
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:
@@ -198,7 +212,7 @@ class Daemon:
             self.state.finished.append(outcome)
 
     def _run_more_job(self, job: Job) -> None:
-        from dgm.sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import BackendUnavailable, NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -207,6 +221,11 @@ class Daemon:
         p = job.payload
         try:
             evaluate_more(self.ctx, p["agent"], p["suite"], p["task"])
+        except BackendUnavailable as exc:  # as for a child: re-queued when the backend is back
+            if not self.outage.gives_up(job.attempts):
+                self.outage.report(0, exc, what=f"step {p.get('step')}")
+                return
+            self.ctx.archive.finish_job(job.id, ok=False, error=f"sandbox lost {job.attempts} times: {exc}")
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise
         except BudgetExhausted as exc:

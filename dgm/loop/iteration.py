@@ -253,6 +253,7 @@ def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: s
             llm=ctx.gateway.for_iteration(iteration), archive=archive, agent_id=child_id,
             workers=ctx.config.eval.workers, limits=ctx.limits(ctx.config.eval.task_timeout), progress=False,
             suite_options=ctx.config.suite_options(),
+            backend_wait=0.0,  # a backend outage is the daemon's to wait out (dgm.loop.outage), not one job's
         )
     archive.set_score(child_id, report.score)
     archive.set_status(child_id, "evaluated")

@@ -97,11 +97,13 @@ def hard_stop(archive: Archive, backend: Backend, run_name: str) -> HardStop:
 @dataclass(frozen=True)
 class EvalModel:
     """LLM access for `dgm eval`: the gateway (None: the agent gets no LLM), the cache of
-    results for this model, and the spend so far."""
+    results for this model, the spend so far, and whether the model failed a task (its calls
+    for that task all errors: the task failed for the model, not for the agent)."""
 
     gateway: Gateway | None
     cache: DiskCache | None
     spend: Callable[[], float]
+    model_failed: Callable[[str], bool]
 
 
 @contextmanager
@@ -112,7 +114,7 @@ def open_eval_model(model: str | None, api_base: str) -> Iterator[EvalModel]:
     Raises: ConfigError (missing key), UnknownSuiteError.
     """
     if not model:
-        yield EvalModel(None, None, lambda: 0.0)
+        yield EvalModel(None, None, lambda: 0.0, lambda task_id: False)
         return
     from dgm.archive import Archive
     from dgm.evals.reuse import DiskCache, cache_root
@@ -125,4 +127,8 @@ def open_eval_model(model: str | None, api_base: str) -> Iterator[EvalModel]:
     with tempfile.TemporaryDirectory(prefix="dgm-eval-ledger-") as tmp:
         (Path(tmp) / "run.toml").write_text(dump_config(config), encoding="utf-8")
         with Archive.create(Path(tmp)) as ledger, open_gateway(config, ledger) as gateway:
-            yield EvalModel(gateway, cache, lambda: ledger.spend().usd)
+            def model_failed(task_id: str) -> bool:
+                outcomes = {c.outcome for c in ledger.llm_calls(purpose="solve") if c.task_id == task_id}
+                return "error" in outcomes and "ok" not in outcomes
+
+            yield EvalModel(gateway, cache, lambda: ledger.spend().usd, model_failed)

@@ -35,7 +35,9 @@ def test_oracle_passes_and_hostile_agents_get_no_credit(backend, make_agent, tmp
         if mode == "hang":
             assert {r.exit_reason for r in report.results} == {"timeout"}
         if mode == "huge":
-            assert {r.exit_reason for r in report.results} <= {"bad-output", "exit"}
+            assert {r.exit_reason for r in report.results} <= {"bad-output", "exit", "agent-crash"}
+        if mode == "crash":
+            assert {r.exit_reason for r in report.results} == {"agent-crash"}
 
 
 def test_custom_suite_restores_protected_tests(backend, make_agent, tmp_path):

@@ -1,0 +1,28 @@
+"""Fixtures shared across the test packages."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.private_docker import PrivateDocker
+
+
+@pytest.fixture(scope="session")
+def private_docker() -> Iterator[PrivateDocker]:
+    """A Docker daemon of these tests' own (DOCKER_HOST=private_docker.host), holding the
+    sandbox image, that a test may stop and start; stopped at the end of the session."""
+    from dgm.sandbox.layout import DEFAULT_IMAGE
+    from tests.sandbox.conftest import ensure_built
+
+    ensure_built("docker")
+    daemon = PrivateDocker()
+    daemon.start()
+    try:
+        daemon.load_image(DEFAULT_IMAGE)
+        yield daemon
+    finally:
+        if daemon.proc is None:  # a test left it stopped
+            daemon.start()
+        daemon.stop()
