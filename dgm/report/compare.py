@@ -23,7 +23,7 @@ import numpy as np
 
 from dgm.archive.best import Ranked, best_of
 from dgm.archive.stats import ScoreStat, score_stat
-from dgm.report.data import parse_time
+from dgm.report.ledger import parse_time
 from dgm.report.plots import Figure
 
 AXES = (
