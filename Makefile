@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system run test bench image lock clean
+.PHONY: setup system run test typecheck bench image lock clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,11 @@ image: setup system
 run: setup system
 	scripts/with-docker.sh scripts/main-job.sh
 
-test: setup system
+test: setup system typecheck
 	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && $(BIN)/dgm sandbox build --image polyglot && $(BIN)/pytest $(PYTEST_ARGS)'
+
+typecheck: setup
+	BIN=$(BIN) scripts/typecheck.sh
 
 bench: setup system
 	scripts/with-docker.sh sh -c '$(BIN)/dgm sandbox build && $(BIN)/dgm sandbox build --image polyglot && for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done'

@@ -220,11 +220,11 @@ class Queries:
         gitread.require_commit(self._git_dir, agent.commit, agent.id)
         gitread.export(self._git_dir, agent.commit, dest)
 
-    def _diff_ends(self, a: str, b: str | None) -> list[AgentRecord | None]:
+    def _diff_ends(self, a: str, b: str | None) -> tuple[AgentRecord | None, AgentRecord]:
         first = self.get(a)
         if b is None:
-            return [self.get(first.parent_id) if first.parent_id else None, first]
-        return [first, self.get(b)]
+            return self.get(first.parent_id) if first.parent_id else None, first
+        return first, self.get(b)
 
     def _git_between(self, read: Any, a: str, b: str | None) -> Any:
         """Run a git read between two agents; when git fails, name the agent whose commit is

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from dgm.archive.errors import ArchiveCorruptError, ArchiveError, ArchiveLockedError
 
@@ -97,5 +97,6 @@ def with_retry(fn: Callable[[], T], path: Path | str, timeout: float | None = No
         delay = min(delay * 2, 0.25)
 
 
-def rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
+def rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any] | None = None) -> list[Mapping[str, Any]]:
+    """The rows as mappings (the connection's row factory is sqlite3.Row)."""
     return conn.execute(sql, params or {}).fetchall()

@@ -29,7 +29,7 @@ class ScoreStat(NamedTuple):
     low: float | None
     high: float | None
 
-    def as_dict(self) -> dict[str, float | int | None]:
+    def as_dict(self) -> dict[str, float | int | list[float | None] | None]:
         return {"score": self.score, "passed": self.passed, "tasks": self.tasks, "ci95": [self.low, self.high] if self.tasks else None}
 
     def text(self) -> str:

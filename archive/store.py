@@ -285,7 +285,11 @@ class Archive(Queries):
 
         Raises: UnknownAgentError, PatchApplyError (the patch does not apply).
         """
-        return self._add(parent_id, lambda parent: self._apply_patch(parent.commit_sha, patch), **fields)
+        def tree(parent: Agent | None) -> str:
+            assert parent is not None  # a parent id was given: _add found its row or raised
+            return self._apply_patch(parent.commit_sha, patch)
+
+        return self._add(parent_id, tree, **fields)
 
     def _apply_patch(self, parent_commit: str, patch: str) -> str:
         with tempfile.TemporaryDirectory(prefix="dgm-patch-") as tmp:
@@ -467,7 +471,7 @@ class Archive(Queries):
             query = select(JobRow).where(JobRow.state == "queued")
             if kinds:
                 query = query.where(JobRow.kind.in_(list(kinds)))  # type: ignore[attr-defined]
-            row = session.exec(query.order_by(JobRow.id).limit(1)).first()
+            row = session.exec(query.order_by(JobRow.id).limit(1)).first()  # type: ignore[arg-type]
             if row is None:
                 return None
             row.state, row.attempts, row.started_at, row.finished_at = "running", row.attempts + 1, now(), None
@@ -493,7 +497,7 @@ class Archive(Queries):
         """Put jobs left running by a crashed daemon back in the queue; returns how many."""
 
         def requeue(session: Session) -> int:
-            result = session.exec(update(JobRow).where(JobRow.state == "running").values(state="queued", started_at=None))  # type: ignore[call-overload]
+            result = session.exec(update(JobRow).where(JobRow.state == "running").values(state="queued", started_at=None))  # type: ignore[arg-type]
             return int(result.rowcount or 0)
 
         return self._write(requeue)

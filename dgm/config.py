@@ -209,7 +209,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     values = {}
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
-        kind = fields[name].type
+        kind = str(fields[name].type)  # annotations are strings (from __future__ import annotations)
         if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig", "HgmConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
@@ -222,10 +222,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 def _check_scalar(kind: str, value: Any, key: str) -> Any:
-    expected = {"str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list}[kind]
+    types: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list}
+    expected = types[kind]
     if isinstance(value, bool) and kind in ("int", "float"):
         raise ConfigError(f"{key} must be a number, not {value!r}")
-    if not isinstance(value, expected):
+    matches = isinstance(value, expected)  # kept apart: narrowing by a tuple of types loses `float`
+    if not matches:
         raise ConfigError(f"{key} must be of type {kind}, not {value!r}")
     return float(value) if kind == "float" else value
 

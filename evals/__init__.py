@@ -24,13 +24,12 @@ from dgm.evals.base import (
 from dgm.evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate, evaluate_tasks, stage_order
 from dgm.evals.plan import parse_stage_plan
 from dgm.evals.registry import get_suite, suite_names
-from dgm.evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
+from dgm.evals.reuse import dir_tree_hash, task_ids_key
 
 __all__ = [
     "GRADE_MARK",
     "PATCH_FILE",
     "AgentRun",
-    "EvalArchive",
     "EvalCancelled",
     "EvalError",
     "EvaluationReport",

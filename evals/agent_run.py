@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from dgm.evals.base import PATCH_FILE, TaskEnvironment
-from dgm.sandbox import WORKSPACE_SEED, BackendUnavailable, ExecResult, Limits, Mount, SandboxError, Session, TransferCaps, TransferError
+from dgm.sandbox import WORKSPACE_SEED, Backend, BackendUnavailable, ExecResult, Limits, Mount, SandboxError, Session, TransferCaps, TransferError
 
 AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)
@@ -74,7 +74,7 @@ def _log(result: ExecResult, output_error: str) -> str:
 
 
 def run_agent(
-    backend,
+    backend: Backend,
     agent_dir: Path,
     instruction: str,
     workspace: Mapping[str, bytes],

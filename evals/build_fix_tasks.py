@@ -14,14 +14,16 @@ import json
 
 from dgm.evals.humaneval import problems
 from dgm.evals.humaneval_fix import DATA, FixTask, docstring_examples, fix_job
-from dgm.evals.mutations import pick_mutations
+from dgm.evals.mutations import Mutation, pick_mutations
+from dgm.sandbox import Backend
 
 CANDIDATES = 4
 DEFAULT_SEED = 0
 
 
-def build(backend, seed: int = DEFAULT_SEED) -> dict:
-    jobs, meta = [], []
+def build(backend: Backend, seed: int = DEFAULT_SEED) -> dict:
+    jobs: list = []
+    meta: list[tuple[str, Mutation | None, str | None]] = []
     for problem in problems():
         canonical = problem.prompt + problem.canonical_solution
         fix = FixTask(problem, canonical, "", tuple(docstring_examples(problem.prompt, problem.entry_point)))

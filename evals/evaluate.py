@@ -14,6 +14,7 @@ workers a moment to return, and raises EvalCancelled with the stages that finish
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import threading
@@ -21,13 +22,16 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from dgm.evals.agent_run import AgentRun, run_agent
 from dgm.evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
 from dgm.evals.registry import get_suite
-from dgm.evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from dgm.sandbox import BackendUnavailable, Limits, wait_for_backend
+from dgm.evals.reuse import DiskCache, dir_tree_hash, task_ids_key
+from dgm.sandbox import Backend, BackendUnavailable, Limits, wait_for_backend
+
+if TYPE_CHECKING:
+    from dgm.archive.contract import EvalArchive
 
 LOG_CHARS = 200_000
 STOP_WAIT = 2.0
@@ -122,7 +126,7 @@ def _safe_name(task_id: str) -> str:
 @dataclass
 class _Context:
     agent_dir: Path
-    backend: Any
+    backend: Backend
     llm: LLMAccess
     archive: EvalArchive | None
     agent_id: str | None
@@ -149,7 +153,7 @@ def evaluate(
     agent_dir: Path,
     suites: Sequence[str | Suite],
     plan: StagePlan,
-    backend,
+    backend: Backend,
     *,
     llm: LLMAccess | None = None,
     archive: EvalArchive | None = None,
@@ -184,7 +188,7 @@ def evaluate(
     options = suite_options or {}
     resolved = [get_suite(s, **options.get(s.partition(":")[0], {})) if isinstance(s, str) else s for s in suites]
     use_archive = archive is not None and agent_id is not None
-    tree = archive.tree_hash(agent_id) if use_archive else dir_tree_hash(agent_dir)
+    tree = archive.tree_hash(agent_id) if archive is not None and agent_id is not None else dir_tree_hash(agent_dir)
     report = EvaluationReport(str(agent_dir), tree)
     with _progress(progress) as (bar, tick):
         ctx = _Context(agent_dir, backend, llm or NoLLM(), archive if use_archive else None, agent_id,
@@ -202,7 +206,7 @@ def evaluate_tasks(
     agent_dir: Path,
     suite: str | Suite,
     task_ids: Sequence[str],
-    backend,
+    backend: Backend,
     *,
     stage: int,
     llm: LLMAccess | None = None,
@@ -260,9 +264,12 @@ def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tu
 
 def _run_and_grade(ctx: _Context, suite: Suite, tasks: list[Task]) -> tuple[list[tuple[AgentRun, float]], list[Verdict]]:
     ids = [t.id for t in tasks]
-    runs = _watched(ctx, [lambda task=task: _run_one(ctx, task) for task in tasks], ctx.workers, ids)
+    runs = _watched(ctx, [functools.partial(_run_one, ctx, task) for task in tasks], ctx.workers, ids)
     graded = [(task, run.files) for task, (run, _) in zip(tasks, runs)]
-    (verdicts,) = _watched(ctx, [lambda: suite.grade(ctx.backend, graded)], 1, ids)
+    def grade() -> list[Verdict]:
+        return suite.grade(ctx.backend, graded)
+
+    (verdicts,) = _watched(ctx, [grade], 1, ids)
     return runs, verdicts
 
 
@@ -410,7 +417,7 @@ class _progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.progress = None
+        self.progress: Any = None  # a rich Progress, imported only when shown
         self.current = None
 
     def __enter__(self):

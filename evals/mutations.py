@@ -40,10 +40,11 @@ class Mutation:
 
 
 def _segment(source_lines: list[str], node: ast.AST) -> tuple[int, int, int, str] | None:
-    if getattr(node, "lineno", None) is None or node.lineno != node.end_lineno:
+    line, end_line = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if line is None or line != end_line or start is None or end is None:
         return None
-    text = source_lines[node.lineno - 1]
-    return node.lineno, node.col_offset, node.end_col_offset, text[node.col_offset : node.end_col_offset]
+    return line, start, end, source_lines[line - 1][start:end]
 
 
 def _variants(node: ast.AST, names: list[str]) -> list[tuple[str, ast.AST, bool]]:

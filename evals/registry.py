@@ -39,7 +39,7 @@ def image_for(suites: list[str], configured: str = DEFAULT_IMAGE) -> str:
     a suite needs (the polyglot image also serves every other suite), else the default."""
     if configured != DEFAULT_IMAGE:
         return configured
-    needed = {suite_image(s) for s in suites} - {None}
+    needed = {image for image in map(suite_image, suites) if image is not None}
     return needed.pop() if needed else DEFAULT_IMAGE
 
 

@@ -10,35 +10,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable
 
 GRADER_VERSION = "1"
 """Bump when grading changes in a way that makes old results incomparable."""
-
-
-class EvalArchive(Protocol):
-    """What evaluate() needs from the run archive (the `archive` package implements it;
-    evals never imports it)."""
-
-    def start_evaluation(
-        self, agent_id: str, suite: str, stage: int, n_tasks: int, reused_from: int | None = None, task_key: str | None = None
-    ) -> int: ...
-
-    def finish_evaluation(self, evaluation_id: int, score: float, n_passed: int) -> None: ...
-
-    def add_task_result(self, evaluation_id: int, task_id: str, passed: bool, duration: float, exit_reason: str, log_path: str | None = None) -> None: ...
-
-    def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> Any:
-        """A finished evaluation record (with `.id`) or None."""
-        ...
-
-    def task_results(self, evaluation_id: int) -> list[Any]:
-        """Records with task_id, passed, duration, exit_reason, log_path."""
-        ...
-
-    def tree_hash(self, agent_id: str) -> str: ...
-
-    def logs_dir(self, agent_id: str) -> Path: ...
 
 
 def task_ids_key(task_ids: Iterable[str]) -> str:

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from dgm.sandbox.docker_errors import docker_errors, one_line as _one_line
 from dgm.sandbox.base import BackendUnavailable, Limits, Mount, SandboxError, SandboxStartError
 from dgm.sandbox.foreign import WORKSPACE_SEED, ForeignImages
 from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
@@ -31,12 +32,9 @@ SELF_END_MARGIN = 15.0
 """Seconds a container lives past its session's wall-time limit when nobody removes it."""
 
 
-def docker_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean 'the daemon said no or is gone' (not a bug of ours)."""
-    import docker.errors
-    import requests.exceptions
-
-    return (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+def start_failures() -> tuple[type[BaseException], ...]:
+    """What may end a sandbox's start: the daemon's refusals, a runner that does not answer."""
+    return (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge, SandboxStartError)
 
 
 def connect() -> Any:
@@ -247,7 +245,7 @@ class DockerBackend:
             sock = self.client.api.exec_start(exec_id, socket=True)
             channel = DockerExecChannel(getattr(sock, "_sock", sock))
             channel.request({"op": "ping"}, b"", time.monotonic() + 30, 0)
-        except (*docker_errors(), ChannelClosed, ChannelTimeout, ReplyTooLarge, SandboxStartError) as exc:
+        except start_failures() as exc:
             if container is not None:
                 try:
                     _remove_if_present(self.client, container.id)
@@ -369,8 +367,3 @@ def _unreachable(exc: BaseException) -> bool:
     import docker.errors
 
     return isinstance(exc, docker_errors()) and not isinstance(exc, docker.errors.DockerException)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dgm.sandbox.base import Mount, SandboxStartError
+from dgm.sandbox.docker_errors import docker_errors, one_line
 from dgm.sandbox.layout import MOUNT_POINTS, RUNNER_PATH, cache_dir
 
 RUNTIME_PATH = "/opt/dgm/rt"
@@ -66,18 +67,6 @@ class Prepared:
     image: str
     runner_argv: list[str]
     mounts: list[Mount]
-
-
-def _errors() -> tuple[type[BaseException], ...]:
-    from dgm.sandbox.docker_backend import docker_errors  # imported late: that module imports this one
-
-    return docker_errors()
-
-
-def _one_line(exc: BaseException) -> str:
-    from dgm.sandbox.docker_backend import _one_line as one_line
-
-    return one_line(exc)
 
 
 class ForeignImages:
@@ -119,12 +108,12 @@ class ForeignImages:
             return self.client.images.get(image).id
         except docker.errors.ImageNotFound:
             pass
-        except _errors() as exc:
-            raise SandboxStartError(f"cannot inspect the image {image}: {_one_line(exc)}") from None
+        except docker_errors() as exc:
+            raise SandboxStartError(f"cannot inspect the image {image}: {one_line(exc)}") from None
         try:
             return self._slow_client().images.pull(image).id
-        except _errors() as exc:
-            why = str(getattr(exc, "explanation", "") or "").strip().splitlines()[:1] or [_one_line(exc)]
+        except docker_errors() as exc:
+            why = str(getattr(exc, "explanation", "") or "").strip().splitlines()[:1] or [one_line(exc)]
             raise SandboxStartError(
                 f"the image {image} is not on this machine and cannot be pulled ({why[0][:200]}); "
                 "pull it where a registry is reachable, then `docker save` / `docker load` it here"
@@ -139,8 +128,8 @@ class ForeignImages:
             return tag
         except docker.errors.ImageNotFound:
             pass
-        except _errors() as exc:
-            raise SandboxStartError(f"cannot inspect the image {tag}: {_one_line(exc)}") from None
+        except docker_errors() as exc:
+            raise SandboxStartError(f"cannot inspect the image {tag}: {one_line(exc)}") from None
         steps = [f"mkdir -p {' '.join(MOUNT_POINTS)}"]
         if source is not None:
             steps += [f"test -d {source}", f"mv {source} {WORKSPACE_SEED}", f"chmod -R a+rX {WORKSPACE_SEED}",
@@ -149,8 +138,8 @@ class ForeignImages:
         try:
             self._slow_client().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
                                              pull=False, network_mode="none")  # fmt: skip
-        except _errors() as exc:
-            raise SandboxStartError(f"cannot prepare an environment from {image}: {_one_line(exc)}") from None
+        except docker_errors() as exc:
+            raise SandboxStartError(f"cannot prepare an environment from {image}: {one_line(exc)}") from None
         return tag
 
     def _slow_client(self) -> Any:
@@ -166,8 +155,8 @@ class ForeignImages:
         """The sandbox image's filesystem under the cache, exported once per image id."""
         try:
             image_id = self.client.images.get(self.sandbox_image).id
-        except _errors() as exc:
-            raise SandboxStartError(f"the sandbox image {self.sandbox_image} is missing: {_one_line(exc)}") from None
+        except docker_errors() as exc:
+            raise SandboxStartError(f"the sandbox image {self.sandbox_image} is missing: {one_line(exc)}") from None
         base = cache_dir() / "runtime"
         root = base / image_id.split(":")[-1][:16]
         if not (root / LOADER).exists():
@@ -188,8 +177,8 @@ class ForeignImages:
     def _export_into(self, dest: Path) -> None:
         try:
             container = self.client.containers.create(self.sandbox_image, command=["true"], network_mode="none")
-        except _errors() as exc:
-            raise SandboxStartError(f"cannot export the sandbox image: {_one_line(exc)}") from None
+        except docker_errors() as exc:
+            raise SandboxStartError(f"cannot export the sandbox image: {one_line(exc)}") from None
         try:
             stream = _ChunkReader(container.export(chunk_size=1 << 20))
             with tarfile.open(fileobj=stream, mode="r|") as tar:
@@ -198,12 +187,12 @@ class ForeignImages:
                         continue
                     # "tar": our own image, but no setuid/setgid bits or writable modes on the host
                     tar.extract(member, dest, set_attrs=True, filter="tar")
-        except (*_errors(), tarfile.TarError) as exc:
-            raise SandboxStartError(f"cannot export the sandbox image: {_one_line(exc)}") from None
+        except docker_errors() + (tarfile.TarError,) as exc:
+            raise SandboxStartError(f"cannot export the sandbox image: {one_line(exc)}") from None
         finally:
             try:
                 container.remove(force=True)
-            except _errors():
+            except docker_errors():
                 pass
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -25,6 +25,9 @@ def check_status(value: str | None) -> str | None:
     return value
 
 
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Browse the archive: ls, tree, show, diff, best, export, verify, migrate, export-run, import-run.")
 
 AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for the best agent).")]
@@ -36,7 +39,7 @@ def _reader(run: Path | None):  # -> archive.Reader
     return Reader.open(resolve_run(run))
 
 
-def _resolve(reader, agent_id: str) -> str:
+def _resolve(reader: Queries, agent_id: str) -> str:
     """'best' names the best agent; anything else must be an id."""
     if agent_id == "best":
         from dgm.archive.errors import UnknownAgentError

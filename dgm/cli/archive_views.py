@@ -135,16 +135,17 @@ def build_lineage(
         sub_best[a.id] = own
     best = best_agent(agents, counts)
     best_path: set[str] = set()
-    node = best
-    while node is not None:
-        best_path.add(node.id)
-        node = by_id.get(node.parent_id) if node.parent_id else None
+    on_path = best
+    while on_path is not None:
+        best_path.add(on_path.id)
+        on_path = by_id.get(on_path.parent_id) if on_path.parent_id else None
     pruned = top is not None and top < len(agents)
     if pruned:
         ranked = sorted((a for a in agents if a.status == "evaluated" and a.score is not None), key=lambda a: (-(a.score or 0), a.seq))
         interesting = {a.id for a in ranked[:top]} | {a.id for a in kids.get(None, [])} | ({best.id} if best else set())
         keep: set[str] = set()
-        for ident in interesting:
+        for start in interesting:
+            ident: str | None = start
             while ident and ident not in keep:
                 keep.add(ident)
                 ident = by_id[ident].parent_id if by_id[ident].parent_id in by_id else None

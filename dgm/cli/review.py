@@ -8,12 +8,15 @@ asks for a verdict. `approve|reject|note ID` do the same for scripts; `ls` lists
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 from dgm.errors import DgmError
+
+if TYPE_CHECKING:
+    from dgm.archive import Archive
 
 app = typer.Typer(
     help="Review children's diffs: next (the default), approve, reject, note, ls, show.",
@@ -68,7 +71,7 @@ def review_next(run: RunOption = None) -> None:
         skipped.add(agent.id)  # decided, or skipped for this session
 
 
-def _review_one(archive: Any, agent_id: str, position: str, out: Any) -> bool:
+def _review_one(archive: Archive, agent_id: str, position: str, out: Any) -> bool:
     """Show one child and take verdicts until one decides it. False when the reviewer quits."""
     from rich.prompt import Prompt
 
@@ -126,7 +129,7 @@ def _show_packet(packet: Any, out: Any, position: str = "") -> None:
     out.print(views.recap(packet))
 
 
-def _record(archive: Any, agent_id: str, verdict: str, note: str, out: Any) -> None:
+def _record(archive: Archive, agent_id: str, verdict: str, note: str, out: Any) -> None:
     archive.add_review(agent_id, verdict, note=note)
     label = {"approve": "[green]approved[/]", "reject": "[red]rejected[/]", "note": "[cyan]noted[/]"}[verdict]
     out.print(f"{agent_id} {label}" + (f": {note}" if note else ""))

@@ -17,7 +17,7 @@ from dgm.llm.dryrun import SCENARIOS, dry_run_script
 from dgm.llm.errors import BudgetExhausted, GatewayError, LLMError, ModelError, ScriptExhausted, TransientModelError
 from dgm.llm.factory import make_model
 from dgm.llm.gateway import Gateway, GatewayLimits
-from dgm.llm.ledger import Ledger
+from dgm.archive.contract import Ledger
 from dgm.llm.local import LocalModel
 from dgm.llm.models import Completion, LiteLLMModel, Model, missing_credentials
 from dgm.llm.retry import RetryingModel

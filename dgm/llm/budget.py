@@ -12,12 +12,16 @@ report: while it is being made (a making step), the parent's calls of that step'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dgm.archive.schema import MAKING_STEPS
 
 from dgm.config import BudgetConfig
 from dgm.errors import BudgetExhausted
-from dgm.llm.ledger import Ledger, SpendLike
+
+if TYPE_CHECKING:
+    from dgm.archive.contract import Ledger
+    from dgm.archive.records import Spend
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Spent:
     tokens: int = 0
 
     @classmethod
-    def of(cls, spend: SpendLike) -> "Spent":
+    def of(cls, spend: Spend) -> "Spent":
         return cls(float(spend.usd or 0.0), int(spend.prompt_tokens or 0) + int(spend.completion_tokens or 0))
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from dgm.archive.schema import PURPOSES, STEPS
 
@@ -30,11 +30,14 @@ from dgm.config import RunConfig
 from dgm.errors import BudgetExhausted
 from dgm.llm.budget import Budget
 from dgm.llm.errors import GatewayError, ModelError, ScriptExhausted
-from dgm.llm.ledger import Ledger
 from dgm.llm.models import Completion, Model
 from dgm.llm.retry import reporting_retries
 from dgm.llm.server import UnixHTTPServer
 from dgm.llm.wire import ChatRequest, Refusal, completion_body, error_body, parse_request
+
+if TYPE_CHECKING:
+    from dgm.archive.contract import Ledger
+    from dgm.sandbox import Mount
 
 log = logging.getLogger("dgm.llm")
 
@@ -173,7 +176,7 @@ class Gateway:
     # -- grants (evals.LLMAccess) ------------------------------------------------------------
     @contextlib.contextmanager
     def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str,
-              iteration: int | None = None, step: str | None = None) -> Iterator[list[Any]]:
+              iteration: int | None = None, step: str | None = None) -> Iterator[list[Mount]]:
         """Mounts exposing /run/llm/llm.sock and /run/llm/token for one sandbox, whose calls
         are recorded for `agent_id` in the loop's `step` (default: the purpose) of `iteration`.
 
@@ -346,7 +349,7 @@ class IterationGrants:
     gateway: Gateway
     iteration: int
 
-    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> contextlib.AbstractContextManager[list[Any]]:
+    def grant(self, *, agent_id: str | None, task_id: str | None, purpose: str) -> contextlib.AbstractContextManager[list[Mount]]:
         return self.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose, iteration=self.iteration)
 
 

@@ -149,8 +149,9 @@ class ScriptedModel:
         script = self._script
         if callable(script):
             return script(request)
-        if script and all(isinstance(item, Rule) for item in script):
-            for rule in script:
+        rules = [item for item in script if isinstance(item, Rule)]
+        if script and len(rules) == len(script):
+            for rule in rules:
                 if rule.matches(request):
                     rule.used += 1
                     return rule.answer(request) if callable(rule.answer) else rule.answer
@@ -158,7 +159,9 @@ class ScriptedModel:
         if self._position >= len(script):
             return None
         self._position += 1
-        return script[self._position - 1]
+        reply = script[self._position - 1]
+        assert not isinstance(reply, Rule), "a script mixes rules and replies"
+        return reply
 
 
 def _as_message(reply: Reply, call_prefix: str) -> dict[str, Any]:

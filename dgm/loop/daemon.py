@@ -21,7 +21,8 @@ from dgm.loop.outage import Outage
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 if TYPE_CHECKING:
-    from dgm.archive import Archive, Job
+    from dgm.archive import Job
+    from dgm.archive.contract import RunView
     from dgm.loop.more import TaskOrders
 
 UNEVALUATED = ("pending", "evaluating")
@@ -47,7 +48,7 @@ class LiveState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def child_jobs(archive: Archive) -> list[Job]:
+def child_jobs(archive: RunView) -> list[Job]:
     return [job for job in archive.jobs() if job.kind == CHILD]
 
 

@@ -17,10 +17,11 @@ from dgm.loop.child import SMOKE_INSTRUCTION, SMOKE_WORKSPACE, clean_tree, inval
 from dgm.loop.diagnose import Diagnosis, FailedTask, diagnosis_messages, parse_diagnosis, self_modify_instruction
 
 if TYPE_CHECKING:
-    from dgm.archive import Archive
+    from dgm.archive.contract import RunStore
+    from dgm.archive.records import AgentRecord
     from dgm.sandbox import Backend
 
-    from dgm.llm import Gateway
+    from dgm.llm.contract import HostGateway
     from dgm.loop.executor import Executor
 
 CHILD = "child"
@@ -56,9 +57,9 @@ class LoopContext:
 
     run_dir: Path
     config: RunConfig
-    archive: Archive
+    archive: RunStore
     backend: Backend
-    gateway: Gateway
+    gateway: HostGateway
     executor: Executor
     on_change: Callable[[], None] = _nothing
     """Called after each step is recorded (the live display redraws)."""
@@ -88,7 +89,7 @@ def run_iteration(ctx: LoopContext, iteration: int, parent_id: str) -> Iteration
     return evaluate_child(ctx, iteration, parent_id, child.id)
 
 
-def find_child(archive: Any, iteration: int) -> Any:
+def find_child(archive: RunStore, iteration: int) -> AgentRecord | None:
     for agent in archive.agents():
         if agent.iteration == iteration and agent.origin != "seed":
             return agent
@@ -156,7 +157,7 @@ def diagnose(
     return parse_diagnosis(answer), (messages, answer)
 
 
-def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]:
+def recent_failures(archive: RunStore, agent_id: str, limit: int) -> list[FailedTask]:
     failures: list[FailedTask] = []
     for evaluation in reversed(archive.evaluations(agent_id)):
         for result in archive.task_results(evaluation.id):

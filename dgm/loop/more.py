@@ -19,6 +19,7 @@ from dgm.loop.iteration import CHILD, EVALUATE_MORE
 from dgm.loop.selection import Candidate, hgm, selection_rng
 
 if TYPE_CHECKING:
+    from dgm.archive.contract import RunStore
     from dgm.config import RunConfig
     from dgm.loop.iteration import LoopContext
 
@@ -61,7 +62,7 @@ class TaskOrders:
         return None
 
 
-def done_tasks(archive: Any, agent_id: str) -> set[tuple[str, str]]:
+def done_tasks(archive: RunStore, agent_id: str) -> set[tuple[str, str]]:
     """(suite, task id) the agent was evaluated on, or that a queued job will evaluate."""
     done = {(e.suite, r.task_id) for e in archive.evaluations(agent_id) for r in archive.task_results(e.id)}
     for job in archive.jobs():
@@ -70,7 +71,7 @@ def done_tasks(archive: Any, agent_id: str) -> set[tuple[str, str]]:
     return done
 
 
-def run_nodes(archive: Any) -> list[Candidate]:
+def run_nodes(archive: RunStore) -> list[Candidate]:
     """Every agent of the run with its own pass counts: the tree HGM's clade estimate reads."""
     counts = archive.task_counts()
     children = archive.children_counts()

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from dgm.archive.contract import RunStore
     from dgm.sandbox import Backend
 
 
@@ -26,7 +27,7 @@ daemon answering), so a job lost this often is recorded as failed instead of loo
 class Outage:
     """What the daemon knows of its backend's health; thread-safe (jobs report from workers)."""
 
-    def __init__(self, backend: Backend, archive: Any, limit_seconds: float) -> None:
+    def __init__(self, backend: Backend, archive: RunStore, limit_seconds: float) -> None:
         self.backend = backend
         self.archive = archive
         self.limit_seconds = limit_seconds

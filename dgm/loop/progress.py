@@ -4,10 +4,13 @@ show the same snapshot, so another terminal sees exactly what the daemon sees.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dgm.config import RunConfig
 from dgm.loop.iteration import CHILD, EVALUATE, STEP_EVENTS
+
+if TYPE_CHECKING:
+    from dgm.archive.contract import RunView
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Snapshot:
     """95% Wilson interval of the best score (None with no tasks)."""
 
 
-def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
+def take_snapshot(archive: RunView, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
     agents = archive.agents()
     jobs = archive.jobs()
     events = archive.events(limit=200)
@@ -77,7 +80,7 @@ def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int
         events=[(str(e.created_at)[11:19], e.kind, e.message) for e in shown],
         note=note,
         best_tasks=stat.tasks if stat else 0,
-        best_ci95=(stat.low, stat.high) if stat and stat.tasks else None,
+        best_ci95=(stat.low, stat.high) if stat and stat.low is not None and stat.high is not None else None,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
     from dgm.loop.iteration import LoopContext
 
 DIAGNOSIS_LOG = "diagnosis.json"
@@ -95,7 +96,7 @@ class Replay:
     """What the record lacks (a seed agent, or a child made before records were kept)."""
 
 
-def load_replay(archive: Any, agent_id: str) -> Replay:
+def load_replay(archive: Queries, agent_id: str) -> Replay:
     """Raises: UnknownAgentError."""
     agent = archive.get(agent_id)
     logs = Path(archive.logs_dir(agent_id))

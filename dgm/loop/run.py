@@ -22,7 +22,7 @@ from dgm.loop.lock import daemon_lock
 from dgm.loop.preflight import check_before_start
 
 if TYPE_CHECKING:
-    from dgm.archive import Archive
+    from dgm.archive.contract import Ledger, RunStore
     from dgm.evals.reuse import DiskCache
     from dgm.sandbox import Backend
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def open_gateway(config: RunConfig, ledger: Archive) -> Iterator[Gateway]:
+def open_gateway(config: RunConfig, ledger: Ledger) -> Iterator[Gateway]:
     """The host-side LLM gateway for the config's model, writing every call to `ledger`."""
     from dgm.llm import Gateway, make_model
 
@@ -74,7 +74,7 @@ class HardStop:
     problem: str = ""
 
 
-def hard_stop(archive: Archive, backend: Backend, run_name: str) -> HardStop:
+def hard_stop(archive: RunStore, backend: Backend, run_name: str) -> HardStop:
     """Remove this process's sandboxes and record the stop, for a process that leaves at once.
 
     Jobs in flight stay 'running' in the archive and resume on the next start; SQLite's

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dgm.report.data import ReportData, collect
 from dgm.report.html import TopRow, diff_page, report_page, write_text
 from dgm.report.plots import Figure, render_figures
 from dgm.review.flags import flag_diff
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,14 @@ def write_report(data: ReportData, diffs: dict[str, str], out_dir: Path) -> Repo
     return ReportFiles(html, figures, written)
 
 
-def build_report(archive: Any, out_dir: Path, run_name: str = "", top: int = 20) -> ReportFiles:
+def build_report(archive: Queries, out_dir: Path, run_name: str = "", top: int = 20) -> ReportFiles:
     """The whole report of an open archive into `out_dir` (index.html, PNG+SVG, diffs/)."""
     data = collect(archive, run_name)
     diffs = {a.id: diff_or_note(archive, a.id) for a in data.top(top)}
     return write_report(data, diffs, out_dir)
 
 
-def diff_or_note(archive: Any, agent_id: str) -> str:
+def diff_or_note(archive: Queries, agent_id: str) -> str:
     """The agent's diff; when git lacks its commit, a note saying so (the rest of the report
     is still worth having)."""
     from dgm.archive import ArchiveConsistencyError

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from dgm.archive.best import Ranked, best_of
 from dgm.archive.stats import ScoreStat, score_stat
 from dgm.report.ledger import parse_time
 from dgm.report.plots import Figure
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 AXES = (
     ("iterations", "iteration", "Best-so-far score against iterations"),
@@ -63,8 +66,10 @@ class RunSummary:
     """Made on the scripted model: its scores say nothing about agents improving."""
 
     def series(self, axis: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        xs = np.array([getattr(s, axis) for s in self.steps], dtype=float)
-        return xs, *(np.array([getattr(s, k) for s in self.steps], dtype=float) for k in ("best", "low", "high"))
+        def column(name: str) -> np.ndarray:
+            return np.array([getattr(s, name) for s in self.steps], dtype=float)
+
+        return column(axis), column("best"), column("low"), column("high")
 
 
 def group_key(config: Any) -> str:
@@ -74,7 +79,7 @@ def group_key(config: Any) -> str:
     return dump_config(dataclasses.replace(config, name="", seed=0))
 
 
-def summarize(archive: Any, name: str, group: str, dry_run: bool = False) -> RunSummary:
+def summarize(archive: Queries, name: str, group: str, dry_run: bool = False) -> RunSummary:
     """One run's summary from an open archive (Reader or Archive)."""
     agents = sorted(archive.agents(), key=lambda a: a.seq)
     counts, costs, spend = archive.task_counts(), archive.costs(), archive.spend()

@@ -17,6 +17,7 @@ from dgm.report.ledger import CallPoint
 from dgm.review.gate import latest_verdicts
 
 if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
     from dgm.archive.stats import ScoreStat
 
 
@@ -98,7 +99,7 @@ def score_curve(agents: list[AgentPoint]) -> ScoreCurve:
         return ScoreCurve(empty.astype(int), empty, empty)
     last = max(a.iteration for a in agents)
     iterations = np.arange(0, last + 1)
-    scored = sorted((a.iteration, a.score) for a in agents if a.scored)
+    scored = sorted((a.iteration, a.score) for a in agents if a.scored and a.score is not None)
     best, median = np.full(len(iterations), np.nan), np.full(len(iterations), np.nan)
     values: list[float] = []
     j = 0
@@ -111,7 +112,7 @@ def score_curve(agents: list[AgentPoint]) -> ScoreCurve:
     return ScoreCurve(iterations, best, median)
 
 
-def collect(archive: Any, run_name: str = "") -> ReportData:
+def collect(archive: Queries, run_name: str = "") -> ReportData:
     """Read the snapshot from an open archive (agents, reviews, ledger)."""
     from dgm.report.ledger import ledger_calls
 

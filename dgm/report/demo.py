@@ -14,9 +14,12 @@ import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dgm.config import RunConfig, dump_config
+
+if TYPE_CHECKING:
+    from dgm.archive import Archive
 
 SEED_FILES = {
     "agent.py": "import sys\n\nfrom tools import run_shell, view_file\n\n\ndef main():\n    instruction = sys.argv[2]\n    return run_shell('true')\n\n\nif __name__ == '__main__':\n    main()\n",
@@ -109,7 +112,7 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
     return archive, DemoStats(n_agents, invalid, reviews, calls)
 
 
-def _evaluate(archive: Any, agent_id: str, value: float, rng: random.Random) -> None:
+def _evaluate(archive: Archive, agent_id: str, value: float, rng: random.Random) -> None:
     archive.set_status(agent_id, "evaluating")
     first = archive.start_evaluation(agent_id, "humaneval", 1, 10)
     passed = round(value * 10)
@@ -126,7 +129,7 @@ def _evaluate(archive: Any, agent_id: str, value: float, rng: random.Random) -> 
     archive.set_status(agent_id, "evaluated")
 
 
-def _task_results(archive: Any, evaluation: int, tasks: range, passed: int, rng: random.Random) -> None:
+def _task_results(archive: Archive, evaluation: int, tasks: range, passed: int, rng: random.Random) -> None:
     """One row per task, `passed` of them passing (which ones is drawn), so counts and
     intervals are real."""
     winners = set(rng.sample(list(tasks), passed))
@@ -134,7 +137,7 @@ def _task_results(archive: Any, evaluation: int, tasks: range, passed: int, rng:
         archive.add_task_result(evaluation, f"HumanEval/{task}", task in winners, 1.0, "ok" if task in winners else "failed")
 
 
-def _ledger(archive: Any, parent_id: str, child_id: str, iteration: int, rng: random.Random) -> int:
+def _ledger(archive: Archive, parent_id: str, child_id: str, iteration: int, rng: random.Random) -> int:
     """The calls of one iteration as the loop records them: the making under the parent with
     the child's iteration, the evaluation under the child."""
     rows = [(parent_id, "diagnose", "diagnose", 3000, 600, 0.02), (parent_id, "self-modify", "self-modify", 20000, 3000, 0.12),

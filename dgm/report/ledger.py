@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,6 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def ledger_calls(archive: Any) -> list[CallPoint]:
+def ledger_calls(archive: Queries) -> list[CallPoint]:
     """Every LLM call of the run, oldest first."""
     return [CallPoint(parse_time(r.created_at), r.purpose, float(r.cost_usd or 0.0), r.agent_id) for r in archive.llm_calls()]

@@ -97,7 +97,8 @@ def plot_lineage(data: ReportData, ax: Any, fig: Any) -> None:
     parents = parent_indices([a.id for a in agents], [a.parent_id for a in agents])
     layout = layered_layout(parents) if small else radial_layout(parents)
     x, y = layout.x, layout.y
-    ax.add_collection(LineCollection(layout.segments(), colors="#b0b0b0", linewidths=1.0 if small else 0.35, zorder=1))
+    segments = layout.segments()  # an (n, 2, 2) array, which LineCollection takes as it is
+    ax.add_collection(LineCollection(segments, colors="#b0b0b0", linewidths=1.0 if small else 0.35, zorder=1))  # type: ignore[arg-type]
 
     best = data.best()
     index = {a.id: i for i, a in enumerate(agents)}

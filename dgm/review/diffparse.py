@@ -84,8 +84,7 @@ def parse_diff(text: str) -> list[FileDiff]:
     old_no = new_no = 0
     old_left = new_left = 0
     for raw in text.splitlines():
-        in_hunk = current is not None and (old_left > 0 or new_left > 0)
-        if in_hunk and raw[:1] in ("+", "-", " ", ""):
+        if current is not None and (old_left > 0 or new_left > 0) and raw[:1] in ("+", "-", " ", ""):
             kind = raw[:1] or " "
             body = raw[1:]
             if kind == "+":

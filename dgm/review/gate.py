@@ -11,16 +11,26 @@ Pure functions over review records (anything with agent_id, verdict, created_at 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 APPROVE, REJECT, NOTE = "approve", "reject", "note"
 
 
 class _Review(Protocol):
-    id: int
-    agent_id: str
-    verdict: str
-    created_at: str
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def agent_id(self) -> str: ...
+
+    @property
+    def verdict(self) -> str: ...
+
+    @property
+    def created_at(self) -> str: ...
 
 
 def latest_verdicts(reviews: Iterable[_Review]) -> dict[str, str]:
@@ -56,7 +66,7 @@ def is_eligible_parent(agent: Any, reviews: Sequence[_Review] | Mapping[str, str
     return verdict == APPROVE or is_seed(agent)
 
 
-def approved_agent_ids(archive: Any) -> set[str]:
+def approved_agent_ids(archive: Queries) -> set[str]:
     """Ids of the agents that currently count as approved: the seed(s) unless rejected, and
     every agent whose latest verdict is approve."""
     verdicts = latest_verdicts(archive.reviews())

@@ -7,10 +7,13 @@ yet; notes alone leave it waiting. The oldest comes first, so review follows the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dgm.review.flags import Flag, FlagRules, flag_diff
 from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 VERDICTS = (APPROVE, REJECT, NOTE)
 
@@ -83,7 +86,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def awaiting_review(archive: Any) -> list[Any]:
+def awaiting_review(archive: Queries) -> list[Any]:
     """Evaluated children with no approve/reject verdict yet, oldest first."""
     judged = set(latest_verdicts(archive.reviews()))
     waiting = [a for a in archive.agents(status="evaluated") if a.parent_id is not None and a.id not in judged]
@@ -114,7 +117,7 @@ def compare_scores(child_evals: list[Any], parent_evals: list[Any]) -> list[Scor
     return rows
 
 
-def load_packet(archive: Any, agent_id: str, rules: FlagRules = FlagRules()) -> ReviewPacket:
+def load_packet(archive: Queries, agent_id: str, rules: FlagRules = FlagRules()) -> ReviewPacket:
     """Everything shown when reviewing one agent.
 
     Raises: archive.errors.UnknownAgentError for an unknown id.

@@ -66,7 +66,7 @@ def clade_counts(nodes: Sequence[Candidate]) -> dict[str, tuple[int, int]]:
     children: dict[str, list[Candidate]] = {}
     for node in nodes:
         if node.parent_id in ids:
-            children.setdefault(node.parent_id, []).append(node)  # type: ignore[arg-type]
+            children.setdefault(node.parent_id, []).append(node)
     totals: dict[str, tuple[int, int]] = {}
     for root in (n for n in nodes if n.parent_id not in ids):
         stack: list[tuple[Candidate, bool]] = [(root, False)]
