@@ -18,7 +18,9 @@ def results_table(report: Any) -> Any:
     from rich.table import Table
 
     table = Table(title=f"{report.agent_dir}  score {report.score:.3f}" + ("  (reused)" if report.reused else ""))
-    for column in ("task", "stage", "passed", "reason", "seconds", "log"):
+    widest = max((len(r.task_id) for r in report.results), default=4)
+    table.add_column("task", no_wrap=True, min_width=min(widest, 48))  # ids stay whole; the log path folds
+    for column in ("stage", "passed", "reason", "seconds", "log"):
         table.add_column(column, justify="right" if column in ("stage", "seconds") else "left", overflow="fold")
     for r in report.results:
         table.add_row(r.task_id, str(r.stage + 1), "yes" if r.passed else "no", r.exit_reason + (" (reused)" if r.reused else ""),
