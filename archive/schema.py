@@ -132,6 +132,15 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at TEXT NOT NULL)""",
         ),
     ),
+    # Version 2 is left to the seams-data branch's migration; the lead renumbers at merge.
+    Migration(
+        3,
+        "line comments on reviews",
+        (
+            f"ALTER TABLE {REVIEWS} ADD COLUMN file TEXT",
+            f"ALTER TABLE {REVIEWS} ADD COLUMN line INTEGER",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

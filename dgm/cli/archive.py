@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_agent, resolve_run
 
 STATUSES = ("pending", "evaluating", "evaluated", "invalid")
 
@@ -36,15 +36,7 @@ def _reader(run: Path | None):  # -> archive.Reader
 
 
 def _resolve(reader, agent_id: str) -> str:
-    """'best' names the best agent; anything else must be an id."""
-    if agent_id == "best":
-        from archive.errors import UnknownAgentError
-
-        best = reader.best()
-        if best is None:
-            raise UnknownAgentError("no evaluated agent yet, so there is no 'best'")
-        return best.id
-    return reader.get(agent_id).id
+    return resolve_agent(reader, agent_id)
 
 
 @app.command("ls")
@@ -53,24 +45,35 @@ def ls(
     sort: Annotated[str, typer.Option(help="id, score, iteration, children or cost (newest/highest first).")] = "id",
     status: Annotated[Optional[str], typer.Option(callback=lambda value: check_status(value), help="Only agents with this status (pending, evaluating, evaluated, invalid).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=0, help="Rows to show; 0 for all (default: 50 in the table, all with --json).")] = None,
+    verdict: Annotated[Optional[str], typer.Option(help="Only agents whose current verdict is approved, rejected or none.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List agents: id, parent, iteration, status, score, children, cost."""
+    """List agents: id, parent, iteration, status, score, children, cost, current verdict."""
     from archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
+    from dgm.review.gate import latest_verdicts
 
     if sort not in SORT_KEYS:
         raise typer.BadParameter(f"--sort must be one of {', '.join(SORT_KEYS)}")
+    wanted = {"approved": "approve", "rejected": "reject", "none": None}
+    if verdict is not None and verdict not in wanted:
+        raise typer.BadParameter("--verdict must be one of approved, rejected, none")
     limit = (0 if json_output else 50) if limit is None else limit
     with _reader(run) as reader:
-        rows = reader.summaries(status, sort=sort, limit=limit)
-        total = reader.count_agents(status)
+        verdicts = latest_verdicts(reader.reviews())
+        if verdict is None:
+            rows = reader.summaries(status, sort=sort, limit=limit)
+            total = reader.count_agents(status)
+        else:  # the verdict is not a column: filter every row, then limit
+            rows = [r for r in reader.summaries(status, sort=sort, limit=0) if verdicts.get(r.agent.id) == wanted[verdict]]
+            total = len(rows)
+            rows = rows[:limit] if limit else rows
         best = reader.best()
     if json_output:
-        print_json(ls_json(rows))
+        print_json(ls_json(rows, verdicts))
     else:
-        console().print(ls_table(rows, total, best.id if best else None))
+        console().print(ls_table(rows, total, best.id if best else None, verdicts))
 
 
 @app.command()

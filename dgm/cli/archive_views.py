@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -44,13 +44,20 @@ def agent_json(agent: AgentRecord) -> dict[str, Any]:
 # ls
 
 
-def ls_json(rows: Sequence[AgentSummary]) -> list[dict[str, Any]]:
-    return [{**agent_json(r.agent), "children": r.children, "cost_usd": r.cost_usd} for r in rows]
+def ls_json(rows: Sequence[AgentSummary], verdicts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """`verdicts`: agent id -> approve/reject in force (dgm.review.latest_verdicts); absent: none."""
+    return [
+        {**agent_json(r.agent), "children": r.children, "cost_usd": r.cost_usd, "verdict": (verdicts or {}).get(r.agent.id)}
+        for r in rows
+    ]
 
 
-def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None) -> RenderableType:
+VERDICT_LABEL = {"approve": Text("approved", style="green"), "reject": Text("rejected", style="red")}
+
+
+def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None, verdicts: Mapping[str, str] | None = None) -> RenderableType:
     table = Table(title=f"Agents ({len(rows)} of {total})" if len(rows) < total else f"Agents ({total})", title_justify="left")
-    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score", "right"), ("children", "right"), ("cost", "right")):
+    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score", "right"), ("children", "right"), ("cost", "right"), ("verdict", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         a = r.agent
@@ -60,6 +67,7 @@ def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = Non
         table.add_row(
             ident, a.parent_id or "-", str(a.iteration), Text(a.status, style=STATUS_STYLE.get(a.status, "")),
             fmt_score(a.score), str(r.children), fmt_usd(r.cost_usd),
+            VERDICT_LABEL.get((verdicts or {}).get(a.id, ""), Text("-", style="dim")),
         )
     if len(rows) < total:
         table.caption = f"{total - len(rows)} more; use --limit 0 for all"

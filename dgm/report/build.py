@@ -30,7 +30,7 @@ def write_report(data: ReportData, diffs: dict[str, str], out_dir: Path) -> Repo
     by_id, rows, written = data.by_id(), [], []
     for agent_id, diff in diffs.items():
         agent = by_id[agent_id]
-        flags = flag_diff(diff)
+        flags = flag_diff(diff) if agent.parent_id else []  # a seed is our code, not a change to judge
         raw = write_text(out_dir / "diffs" / f"{agent_id}.diff", diff)
         page = write_text(out_dir / "diffs" / f"{agent_id}.html", diff_page(agent, diff, flags, "../index.html"))
         written += [raw, page]
