@@ -27,6 +27,7 @@ COMMANDS: dict[str, Command] = {
     "eval": Command("dgm.cli.eval", "Evaluate one agent directory on a suite, no run needed."),
     "sandbox": Command("dgm.cli.sandbox", "Build the sandbox image; check which isolation is in effect."),
     "report": Command("dgm.cli.report", "Write plots and an HTML report of a run."),
+    "serve": Command("dgm.cli.serve", "Serve a local web view of a run (needs dgm[web])."),
 }
 
 # (module, class) of every package's base of expected errors; checked only after a failure.
