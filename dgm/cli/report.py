@@ -9,10 +9,10 @@ import typer
 
 from dgm.cli.common import RunOption, console, resolve_run
 
-app = typer.Typer(help="Write plots and an HTML report of a run.", add_completion=False, invoke_without_command=True)
+app = typer.Typer(help="Write plots and an HTML report of a run.", add_completion=False)
 
 
-@app.callback()
+@app.command()
 def report(
     run: RunOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Where to write (default: RUN/report).")] = None,
@@ -21,15 +21,21 @@ def report(
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
     from archive import Reader
 
+    from dgm.config import load_config
     from dgm.report import build_report
+    from dgm.report.data import RunFacts
 
     run_dir = resolve_run(run)
+    config = load_config(run_dir / "run.toml")
+    facts = RunFacts(config.model.name or "scripted (dry run)", config.model.is_dry_run, (run_dir / "run.toml").read_text())
     archive = Reader.open(run_dir)
     out_dir = out if out is not None else run_dir / "report"
-    files = build_report(archive, out_dir, run_name=run_dir.name, top=max(top, 0))
+    files = build_report(archive, out_dir, run_name=run_dir.name, top=max(top, 0), run=facts)
     out_console = console()
     out_console.print(f"Wrote the report of {run_dir} to {out_dir}/:")
     for figure in files.figures:
         out_console.print(f"  {figure.png.name}, {figure.svg.name}  {figure.title}")
     out_console.print(f"  diffs/  {len(files.diffs) // 2} agent diff(s)")
+    if facts.dry_run:
+        out_console.print("This was a dry run: the report says so on every page and plot, and its prices are made up.")
     out_console.print(f"Open {files.html}")
