@@ -113,6 +113,7 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
             spend=reader.agent_spend(ident),
             reviews=reader.reviews(ident),
         )
+        detail.reused_from.update(reader.evaluation_owners([e.reused_from for e in detail.evaluations if e.reused_from]))
     if json_output:
         print_json(show_json(detail))
     else:
@@ -122,12 +123,21 @@ def show(agent_id: AgentArg, run: RunOption = None, json_output: JsonOption = Fa
 @app.command()
 def diff(
     a: AgentArg,
-    b: Annotated[Optional[str], typer.Argument(help="Diff A against B instead of A's parent.")] = None,
+    b: Annotated[Optional[str], typer.Argument(help="With B: the changes from A (old side, '-') to B (new side, '+').")] = None,
     run: RunOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Unified diff of an agent against its parent (or of A to B); highlighted on a terminal."""
+    """Changes from A's parent (old side, '-') to A (new side, '+'); with B, from A to B. Highlighted on a terminal."""
     with _reader(run) as reader:
-        text = reader.diff(_resolve(reader, a), _resolve(reader, b) if b else None)
+        old_id = _resolve(reader, a) if b else reader.get(_resolve(reader, a)).parent_id
+        new_id = _resolve(reader, b) if b else _resolve(reader, a)
+        text = reader.diff(_resolve(reader, a), new_id if b else None)
+        files = reader.changed_files(_resolve(reader, a), new_id if b else None) if json_output else []
+    if json_output:
+        from dataclasses import asdict
+
+        print_json({"old": old_id, "new": new_id, "files": [asdict(f) for f in files], "diff": text})
+        return
     if sys.stdout.isatty():
         from rich.syntax import Syntax
 
@@ -154,11 +164,15 @@ def export(
     agent_id: AgentArg,
     dest: Annotated[Path, typer.Argument(help="Folder to write the agent's code to (absent or empty).")],
     run: RunOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Check an agent's code out to a folder."""
     with _reader(run) as reader:
         ident = _resolve(reader, agent_id)
         reader.export(ident, dest)
+    if json_output:
+        print_json({"id": ident, "dest": str(dest), "files": sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())})
+        return
     console(stderr=True).print(f"exported {ident} to {dest}")
 
 

@@ -244,6 +244,8 @@ class AgentDetail:
     files: list[FileChange]
     spend: Spend
     reviews: list[ReviewRecord]
+    reused_from: dict[int, str] = field(default_factory=dict)
+    """Evaluation id -> agent, for the evaluations these results were reused from."""
 
 
 META_ORDER = ("problem_statement", "improvement_proposal", "implementation_suggestion", "log_summary")
@@ -253,7 +255,7 @@ def show_json(d: AgentDetail) -> dict[str, Any]:
     return {
         **agent_json(d.agent),
         "children": d.children,
-        "evaluations": [dataclasses.asdict(e) for e in d.evaluations],
+        "evaluations": [{**dataclasses.asdict(e), "reused_from_agent": d.reused_from.get(e.reused_from or -1)} for e in d.evaluations],
         "files_changed": [dataclasses.asdict(f) for f in d.files],
         "spend": {**dataclasses.asdict(d.spend), "tokens": d.spend.tokens},
         "reviews": [dataclasses.asdict(r) for r in d.reviews],
@@ -282,7 +284,8 @@ def show_view(d: AgentDetail, meta_width: int = 600) -> RenderableType:
             table.add_column(name)
         for e in d.evaluations:
             passed = f"{e.n_passed}/{e.n_tasks}" if e.n_passed is not None else f"?/{e.n_tasks}"
-            table.add_row(e.suite, str(e.stage), fmt_score(e.score), passed, e.finished_at or "running", f"from #{e.reused_from}" if e.reused_from else "")
+            source = d.reused_from.get(e.reused_from, f"evaluation #{e.reused_from}") if e.reused_from else ""
+            table.add_row(e.suite, str(e.stage + 1), fmt_score(e.score), passed, e.finished_at or "running", f"from {source}" if source else "")
         parts.append(table)
     files = Table(title=f"Files changed ({len(d.files)})" + (" vs parent" if a.parent_id else " (seed: all added)"), title_justify="left")
     for name in ("path", "change", "+", "-"):

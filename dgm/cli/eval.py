@@ -65,6 +65,17 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
             yield gateway, cache, lambda: ledger.spend().usd
 
 
+def _fresh_cache(root: Path) -> Any:
+    """A cache that never answers but still records: --no-reuse refreshes what it holds."""
+    from evals.reuse import DiskCache
+
+    class Fresh(DiskCache):
+        def get(self, tree_hash: str, suite: str, key: str) -> None:
+            return None
+
+    return Fresh(root)
+
+
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
@@ -76,9 +87,15 @@ def main(
     backend: Annotated[str, typer.Option("--backend", help="auto, docker or bwrap.")] = "auto",
     model: Annotated[Optional[str], typer.Option("--model", envvar="DGM_MODEL", help="A litellm model the agent reaches through the gateway (or scripted:dry-run); none: the agent gets no LLM.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server.")] = None,
+    no_reuse: Annotated[bool, typer.Option("--no-reuse", help="Evaluate afresh even when this exact agent tree was already evaluated on these tasks (the new results replace the cached ones).")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
+    """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results.
+
+    Results are cached by agent tree, suite, task set and grader version (under
+    $DGM_CACHE_DIR, default ~/.cache/dgm/evals): an identical tree is not evaluated twice, and
+    the output says when results were reused. --no-reuse evaluates afresh.
+    """
     import sandbox
     from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
@@ -91,17 +108,26 @@ def main(
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
     chosen = sandbox.open_backend(backend)
+    from evals.reuse import DiskCache
+
     with model_access(model, api_base or "") as (llm, cache, spend):
+        cache = cache or DiskCache()
+        if no_reuse:
+            cache = _fresh_cache(cache.root)
         report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit,
                           progress=not json_out, llm=llm, cache=cache)
         spent = spend()
     if json_out:
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent})
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, "cache_dir": str(cache.root)})
         return
     out = console()
     if not model:
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
-    out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"
-              + ("  [reused: identical agent tree already evaluated on these tasks]" if report.reused else ""))
+    out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})")
+    reused = [s for s in report.stages if s.reused]
+    if reused:
+        which = "all results" if report.reused else f"{len(reused)} of {len(report.stages)} stage(s)"
+        out.print(f"reused: {which} from an earlier evaluation of this identical agent tree on these tasks "
+                  f"(cache: {cache.root}); --no-reuse evaluates afresh")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dgm.cli.common import RunOption, console, resolve_run
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 
 app = typer.Typer(help="Write plots and an HTML report of a run.", add_completion=False)
 
@@ -17,6 +17,7 @@ def report(
     run: RunOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Where to write (default: RUN/report).")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many top agents the page lists, each with its diff.")] = 20,
+    json_output: JsonOption = False,
 ) -> None:
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
     from archive import Reader
@@ -31,6 +32,12 @@ def report(
     archive = Reader.open(run_dir)
     out_dir = out if out is not None else run_dir / "report"
     files = build_report(archive, out_dir, run_name=run_dir.name, top=max(top, 0), run=facts)
+    if json_output:
+        print_json({
+            "html": str(files.html), "figures": [{"name": f.name, "png": str(f.png), "svg": str(f.svg)} for f in files.figures],
+            "diffs": [str(p) for p in files.diffs], "dry_run": facts.dry_run,
+        })
+        return
     out_console = console()
     out_console.print(f"Wrote the report of {run_dir} to {out_dir}/:")
     for figure in files.figures:

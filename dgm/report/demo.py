@@ -111,12 +111,12 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
 
 def _evaluate(archive: Any, agent_id: str, value: float, rng: random.Random) -> None:
     archive.set_status(agent_id, "evaluating")
-    first = archive.start_evaluation(agent_id, "humaneval", 1, 10)
+    first = archive.start_evaluation(agent_id, "humaneval", 0, 10)
     passed = round(value * 10)
     archive.finish_evaluation(first, passed / 10, passed)
     final = passed / 10
     if final >= 0.4:
-        second = archive.start_evaluation(agent_id, "humaneval", 2, 50)
+        second = archive.start_evaluation(agent_id, "humaneval", 1, 50)
         passed2 = round(value * 50)
         archive.finish_evaluation(second, passed2 / 50, passed2)
         final = (passed + passed2) / 60

@@ -83,7 +83,7 @@ def agent_section(agent: AgentPoint, diff: str, flags: Sequence[Flag], packet: A
         parts.append(f'<h3>Diagnosis</h3><pre class="text">{escape(packet.diagnosis or "(none recorded)")}</pre>')
         if packet.scores:
             rows = "".join(
-                f"<tr><td>{escape(r.suite)}</td><td class=\"num\">{r.stage}</td><td class=\"num\">{_score(r.child)}</td>"
+                f"<tr><td>{escape(r.suite)}</td><td class=\"num\">{r.stage + 1}</td><td class=\"num\">{_score(r.child)}</td>"
                 f"<td class=\"num\">{_score(r.parent)}</td><td class=\"num\">{'' if r.delta is None else f'{r.delta:+.3f}'}</td></tr>"
                 for r in packet.scores
             )

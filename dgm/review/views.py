@@ -145,7 +145,7 @@ def scores_table(rows: Sequence[ScoreRow], parent_id: str | None) -> RenderableT
         delta = row.delta
         change = Text("-" if delta is None else f"{delta:+.3f}", style="" if not delta else ("green" if delta > 0 else "red"))
         table.add_row(
-            row.suite, str(row.stage), _score(row.child), _fraction(row.child_passed, row.child_tasks),
+            row.suite, str(row.stage + 1), _score(row.child), _fraction(row.child_passed, row.child_tasks),
             _score(row.parent), _fraction(row.parent_passed, row.parent_tasks), change,
         )
     return table
