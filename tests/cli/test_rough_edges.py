@@ -79,3 +79,41 @@ def test_stages_are_one_based_for_people_and_reuse_names_the_agent(tmp_path: Pat
     as_json = json.loads(dgm("archive", "show", "a3", "--json", "--run", str(run)).stdout)
     reused = next(e for e in as_json["evaluations"] if e["suite"] == "custom")
     assert reused["stage"] == 0 and reused["reused_from_agent"] == "a1"
+
+
+def test_cap_note_says_when_the_runs_cap_cuts_iterations_short() -> None:
+    from dgm.cli.runs_daemon import cap_note
+
+    assert cap_note(0, 7, 3) == ""  # no cap
+    assert cap_note(10, 2, 3) == ""  # room enough
+    assert "at most 1 more" in cap_note(4, 3, 3) and "max_iterations = 4" in cap_note(4, 3, 3)
+    assert "none more" in cap_note(4, 4, 3) and "none more" in cap_note(4, 4, 0)
+    assert cap_note(4, 1, 0) == ""
+
+
+def test_no_dry_run_banner_before_a_refusal(tmp_path: Path) -> None:
+    from dgm.cli.runs_daemon import daemon_lock
+
+    run = tmp_path / "run"
+    build_demo_archive(run, 2, seed=3, reviewer=False)[0].close()
+    with daemon_lock(run):
+        result = dgm("run", "--run", str(run))
+    assert result.returncode == 2 and "another 'dgm run'" in result.stderr
+    assert "DRY RUN" not in result.stdout + result.stderr
+
+
+@pytest.mark.docker
+def test_run_says_its_cap_before_it_stops_on_it(tmp_path: Path) -> None:
+    """`make run` twice on a run capped at max_iterations: the second says why nothing is made."""
+    run = tmp_path / "run"
+    archive, _ = build_demo_archive(run, 2, seed=3, reviewer=False)
+    with archive:
+        for i in range(4):
+            job = archive.enqueue_job("child", {"iteration": i + 1, "parent": "a1"})
+            archive.finish_job(job, ok=True)
+    result = dgm("run", "--run", str(run), "--iterations", "3")
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "max_iterations = 4" in out and "none more will be made" in out
+    assert "reached 4 iterations (max_iterations in run.toml" in out
+    assert out.index("DRY RUN") < out.index("max_iterations = 4")
