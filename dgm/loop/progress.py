@@ -15,6 +15,8 @@ class InFlight:
     parent_id: str
     stage: str
     attempts: int
+    child_id: str | None = None
+    """The child being made or evaluated, once it has an id."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,10 @@ class Snapshot:
     budget_tokens: int
     in_flight: list[InFlight] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
-    """(time, kind, message), newest last."""
+    """(full ISO time, kind, message), newest last."""
     note: str = ""
+    evaluating: list[str] = field(default_factory=list)
+    """Agents being evaluated outside any child job (the seed at a run's start)."""
 
 
 def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
@@ -42,14 +46,19 @@ def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int
     jobs = [job for job in archive.jobs() if job.kind == "child"]
     events = archive.events(limit=200)
     stage_of: dict[int, str] = {}
+    child_of: dict[int, str] = {}
     for event in events:  # oldest first: later stages overwrite earlier ones
         if event.kind == "stage" and isinstance(event.data, dict):
             stage_of[int(event.data.get("iteration", -1))] = str(event.data.get("stage", ""))
+            if event.agent_id:
+                child_of[int(event.data.get("iteration", -1))] = event.agent_id
     in_flight = [
-        InFlight(job.payload["iteration"], job.payload["parent"], stage_of.get(job.payload["iteration"], "starting"), job.attempts)
+        InFlight(job.payload["iteration"], job.payload["parent"], stage_of.get(job.payload["iteration"], "starting"), job.attempts,
+                 child_of.get(job.payload["iteration"]))
         for job in jobs
         if job.state == "running"
     ]
+    busy = {f.child_id for f in in_flight}
     best = archive.best()
     spend = archive.spend()
     shown = [e for e in events if e.kind != "stage"][-n_events:]
@@ -67,8 +76,9 @@ def take_snapshot(archive: Any, config: RunConfig, note: str = "", n_events: int
         budget_usd=config.budget.usd_total,
         budget_tokens=config.budget.tokens_total,
         in_flight=sorted(in_flight, key=lambda f: f.iteration),
-        events=[(str(e.created_at)[11:19], e.kind, e.message) for e in shown],
+        events=[(str(e.created_at), e.kind, e.message) for e in shown],
         note=note,
+        evaluating=[a.id for a in agents if a.status == "evaluating" and a.id not in busy],
     )
 
 
@@ -95,14 +105,16 @@ def render_snapshot(snap: Snapshot) -> Any:
         head.add_row("note", Text(snap.note, style="yellow"))
 
     flight = Table(title="children in flight", title_justify="left", expand=False)
-    for column in ("iteration", "parent", "stage", "attempt"):
+    for column in ("iteration", "child", "parent", "stage", "attempt"):
         flight.add_column(column)
     for item in snap.in_flight:
-        flight.add_row(str(item.iteration), item.parent_id, item.stage, str(item.attempts))
-    if not snap.in_flight:
-        flight.add_row("-", "-", "idle", "-")
+        flight.add_row(str(item.iteration), item.child_id or "(being made)", item.parent_id, item.stage, str(item.attempts))
+    for agent_id in snap.evaluating:
+        flight.add_row("-", agent_id, "-", "evaluate", "-")
+    if not snap.in_flight and not snap.evaluating:
+        flight.add_row("-", "-", "-", "idle", "-")
 
     events = Table(title="recent events", title_justify="left", show_header=False, box=None)
     for when, kind, message in snap.events:
-        events.add_row(when, kind, message)
+        events.add_row(when[11:19], kind, message)
     return Panel(Group(head, Text(""), flight, Text(""), events), title="dgm", expand=False)

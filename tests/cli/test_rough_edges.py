@@ -117,3 +117,28 @@ def test_run_says_its_cap_before_it_stops_on_it(tmp_path: Path) -> None:
     assert "max_iterations = 4" in out and "none more will be made" in out
     assert "reached 4 iterations (max_iterations in run.toml" in out
     assert out.index("DRY RUN") < out.index("max_iterations = 4")
+
+
+def test_status_names_the_child_and_the_seed_being_evaluated(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    archive, _ = build_demo_archive(run, 3, seed=3, reviewer=False)
+    with archive:
+        archive.set_status("a1", "evaluating")  # a run's start: the seed is being evaluated
+    table = dgm("status", "--run", str(run)).stdout
+    flight = table[table.index("children in flight"):table.index("recent events") if "recent events" in table else None]
+    assert "idle" not in flight and "a1" in flight and "evaluate" in flight
+    with Archive.open(run) as archive:
+        archive.set_status("a1", "evaluated")
+        archive.enqueue_job("child", {"iteration": 7, "parent": "a1"})
+        assert archive.claim_job(["child"]) is not None  # running, as the daemon would have it
+        archive.log_event("stage", "iteration 7: evaluate", agent_id="a3", data={"iteration": 7, "stage": "evaluate"})
+        archive.log_event("note", "something happened")
+    flight = dgm("status", "--run", str(run)).stdout
+    row = next(line for line in flight.splitlines() if "evaluate" in line and "7" in line)
+    assert "a3" in row and "a1" in row  # the child, and its parent
+    data = json.loads(dgm("status", "--json", "--run", str(run)).stdout)
+    assert data["in_flight"][0]["child_id"] == "a3"
+    assert data["daemon_running"] is False and data["daemon_pid"] is None
+    assert data["events"] and set(data["events"][-1]) == {"time", "kind", "message"}
+    assert data["events"][-1]["time"].startswith("20") and "T" in data["events"][-1]["time"]
+    assert data["spend_usd"] == round(data["spend_usd"], 4) and data["best_score"] == round(data["best_score"], 4)
