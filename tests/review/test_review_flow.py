@@ -146,8 +146,8 @@ def test_files_are_listed_with_counts(run: Path) -> None:
     assert dgm("review", "show", child, "--file", "99", "--run", str(run)).returncode == 2
 
 
-def test_identical_tree_and_rejected_parent_are_said(tmp_path: Path) -> None:
-    run = tmp_path / "twins"
+def make_twins(run: Path) -> tuple[list[str], str]:
+    """A run whose seed has two children with identical code, and a grandchild under the first."""
     archive, _ = build_demo_archive(run, 1)
     seed = archive.agents()[0]
     files = archive.read_tree(seed.id)
@@ -162,10 +162,16 @@ def test_identical_tree_and_rejected_parent_are_said(tmp_path: Path) -> None:
     archive.set_score(grandchild.id, 0.5)
     archive.set_status(grandchild.id, "evaluated")
     archive.close()
+    return made, grandchild.id
+
+
+def test_identical_tree_and_rejected_parent_are_said(tmp_path: Path) -> None:
+    run = tmp_path / "twins"
+    made, grandchild = make_twins(run)
     assert dgm("review", "reject", made[0], "--run", str(run)).returncode == 0
     twin = dgm("review", "show", made[1], "--run", str(run)).stdout
     assert f"identical to {made[0]}, already rejected" in twin
-    orphan = dgm("review", "show", grandchild.id, "--run", str(run)).stdout
+    orphan = dgm("review", "show", grandchild, "--run", str(run)).stdout
     assert f"Its parent {made[0]} was rejected" in orphan
     # the twin's verdict is offered: an empty answer takes it
     result = dgm("review", "next", "--run", str(run), stdin="\nq\n")

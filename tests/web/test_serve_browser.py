@@ -120,6 +120,11 @@ def test_approve_and_reject_in_the_browser_land_in_the_archive(server: Server, b
     assert f"{second} rejected" in browser.find_element(By.ID, "message").text
     assert verdicts(run) == {first: "approve", second: "reject"}
     assert not browser.find_elements(By.ID, f"row-{first}")  # decided: out of the queue
+    third = browser.find_elements(By.CSS_SELECTOR, "table.queue tr[id^=row-]")[0].get_attribute("id")[4:]
+    browser.find_element(By.ID, f"note-text-{third}").send_keys("look at the retry loop")
+    submit(browser, browser.find_element(By.ID, f"note-{third}"))
+    assert f"{third} noted" in browser.find_element(By.ID, "message").text
+    assert browser.find_elements(By.ID, f"row-{third}")  # a note decides nothing
 
     # the child's page: scores beside the parent's, diagnosis, flags, cost, side-by-side diff
     browser.get(f"{server.base}/agent/{second}")
@@ -148,6 +153,30 @@ def test_approve_and_reject_in_the_browser_land_in_the_archive(server: Server, b
     browser.get(f"{server.base}/progress")
     browser.find_element(By.XPATH, "//*[@id='daemon'][contains(text(), 'daemon')]")
     browser.save_screenshot(str(out / "progress.png"))
+
+
+def test_a_twin_of_a_rejected_child_is_offered_the_same_verdict(tmp_path: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.review.test_review_flow import make_twins
+
+    run = tmp_path / "twins"
+    made, grandchild = make_twins(run)
+    with Archive.open(run) as archive:
+        archive.add_review(made[0], "reject")
+    proc = subprocess.Popen([sys.executable, "-m", "dgm.cli", "serve", "--run", str(run)], stdout=subprocess.PIPE, text=True)
+    try:
+        server = Server(proc, proc.stdout.readline().split(" ", 1)[1].strip())
+        browser.get(server.url)
+        browser.get(f"{server.base}/agent/{grandchild}")
+        assert f"parent {made[0]} was rejected" in browser.find_element(By.ID, "parent-rejected").text
+        browser.get(f"{server.base}/agent/{made[1]}")
+        submit(browser, browser.find_element(By.ID, "same-verdict"))
+        assert verdicts(run)[made[1]] == "reject"
+        assert "rejected" in browser.find_element(By.ID, "current-verdict").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def post(url: str, data: dict[str, str], headers: dict[str, str]) -> int:
