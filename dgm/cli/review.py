@@ -24,7 +24,7 @@ app = typer.Typer(
 
 NoteOption = Annotated[str, typer.Option("--note", "-m", help="A note kept with the verdict.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Change a verdict already given (approve after reject, or the reverse).")]
-IdsArg = Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Agent ids ('best' for the best agent).", show_default=False)]
+IdsArg = Annotated[Optional[list[str]], typer.Argument(metavar="ID", help="Agent ids ('best' for the best agent).", show_default=False)]
 FlagFilter = Annotated[Optional[str], typer.Option("--flag", help="Only children raising this flag kind, or a flag of this severity (high, medium, low).")]
 MinChange = Annotated[Optional[float], typer.Option("--min-change", help="Only children whose score minus their parent's is at least this.")]
 MaxChange = Annotated[Optional[float], typer.Option("--max-change", help="Only children whose score minus their parent's is at most this.")]
