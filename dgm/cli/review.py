@@ -181,6 +181,8 @@ def _review_one(archive: Any, agent_id: str, position: str, out: Any) -> str:
             out.print("[dim]Give the place as path:N, e.g. agent.py:12.[/]")
             continue
         try:
+            if file is not None and line > _file_lines(archive, agent_id, file):
+                raise DgmError(f"{file} has fewer than {line} lines in {agent_id}")
             _record(archive, agent_id, "note" if action == "line-note" else action, note, out, file=file, line=line)
         except DgmError as exc:
             out.print(f"[red]{exc}[/]")
@@ -311,10 +313,8 @@ def add_note(
         raise DgmError("a line comment needs both --file and --line")
     archive = _open(run, readonly=False)
     ident = _resolve_id(archive, agent_id)
-    if file is not None:
-        lines = _file_lines(archive, ident, file)
-        if line > lines:
-            raise DgmError(f"{file} has {lines} line(s) in {ident}; --line {line} is past its end")
+    if file is not None and line > _file_lines(archive, ident, file):
+        raise DgmError(f"{file} has fewer than {line} lines in {ident}: --line {line} is past its end")
     outcome = _record(archive, ident, "note", body, None if as_json else console(), file=file, line=line)
     if as_json:
         print_json({**outcome.to_dict(), "file": file, "line": line, "note": body})

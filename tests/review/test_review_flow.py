@@ -228,3 +228,20 @@ def test_archive_ls_shows_and_filters_the_current_verdict(run: Path) -> None:
     table = dgm("archive", "ls", "--run", str(run)).stdout
     assert "verdict" in table and "approved" in table and "rejected" in table
     assert dgm("archive", "ls", "--verdict", "maybe", "--run", str(run)).returncode == 2
+
+
+def test_interactive_file_jump_and_line_note(run: Path) -> None:
+    child = pending(run)[0]
+    with Archive.open(run, readonly=True) as archive:
+        files = archive.changed_files(child)
+    path = files[0].path
+    answers = f"f\nl\nnope.py:1\nx\nl\n{path}:99999\nx\nl\n{path}:1\nname this better\nq\n"
+    result = dgm("review", "--run", str(run), stdin=answers)
+    assert result.returncode == 0, result.stderr
+    after_f = result.stdout[result.stdout.index("file(s) changed", result.stdout.index("diff --git")):]
+    assert "▶ 1" in after_f and f"b/{path}" in after_f  # the first file, marked, then its diff
+    with Archive.open(run, readonly=True) as archive:
+        [review] = archive.reviews(child)
+    assert (review.verdict, review.file, review.line, review.note) == ("note", path, 1, "name this better")
+    assert "Stopped." in result.stdout and child in pending(run)
+    assert "has no file nope.py" in result.stdout and "fewer than 99999 lines" in result.stdout
