@@ -227,6 +227,11 @@ class Queries:
         rows = self._rows(f"SELECT * FROM {EVALUATIONS} WHERE agent_id = :a ORDER BY id", {"a": agent_id})
         return [EvaluationRecord.from_row(r) for r in rows]
 
+    @property
+    def git_dir(self) -> Path:
+        """The run's bare agents.git (for tools such as `git difftool` on two agents' commits)."""
+        return Path(self._git_dir)
+
     def evaluation_owners(self, evaluation_ids: list[int]) -> dict[int, str]:
         """Evaluation id -> the agent it evaluated (to name where a reused result came from)."""
         if not evaluation_ids:

@@ -200,13 +200,9 @@ def _open_external(archive: Any, packet: Any, action: str, path: str | None) -> 
     from dgm.review.external import difftool, open_in_editor
 
     if action == "difftool":
-        difftool(archive.layout.git if hasattr(archive, "layout") else _git_dir(archive), packet.parent.commit if packet.parent else None, packet.agent.commit, path)
+        difftool(archive.git_dir, packet.parent.commit if packet.parent else None, packet.agent.commit, path)
     else:
         open_in_editor(packet.diff, packet.agent.id)
-
-
-def _git_dir(archive: Any) -> Path:
-    return Path(archive._git_dir)  # the archive's own git directory (agents.git)
 
 
 def _show_packet(packet: Any, out: Any, position: str = "") -> None:
@@ -372,7 +368,7 @@ def open_difftool(
         code = open_in_editor(archive.diff(agent.id), agent.id)
     else:
         parent = archive.get(agent.parent_id) if agent.parent_id else None
-        code = difftool(_git_dir(archive), parent.commit if parent else None, agent.commit, file)
+        code = difftool(archive.git_dir, parent.commit if parent else None, agent.commit, file)
     raise typer.Exit(code)
 
 
