@@ -37,6 +37,8 @@ class FileView:
 
 
 _EMPTY = Cell(None, Markup(""), "empty")
+_GAP = Cell(None, Markup("⋯"), "gap")
+"""Between two hunks: lines the diff does not show."""
 
 
 def _highlighter(path: str) -> Any:
@@ -65,6 +67,19 @@ def side_by_side(diff: str, line_notes: Mapping[tuple[str, int], list[Any]] | No
         view = FileView(fd.path, f"file-{i + 1}", len(fd.added), len(fd.removed), fd.binary)
         removed: list[DiffLine] = []
         added: list[DiffLine] = []
+        expected: list[int | None] = [None, None]  # the next old and new line numbers, if contiguous
+
+        def gap_before(line: DiffLine) -> None:
+            old_next, new_next = expected
+            jumped = (line.old_no is not None and old_next is not None and line.old_no != old_next) or (
+                line.new_no is not None and new_next is not None and line.new_no != new_next)
+            if jumped:
+                flush()  # the previous hunk's last changes come before the gap
+                view.rows.append((_GAP, _GAP, []))
+            if line.old_no is not None:
+                expected[0] = line.old_no + 1
+            if line.new_no is not None:
+                expected[1] = line.new_no + 1
 
         def flush() -> None:
             for old, new in zip_longest(removed, added):
@@ -75,6 +90,7 @@ def side_by_side(diff: str, line_notes: Mapping[tuple[str, int], list[Any]] | No
             added.clear()
 
         for line in fd.lines:
+            gap_before(line)
             if line.kind == "-":
                 removed.append(line)
             elif line.kind == "+":
