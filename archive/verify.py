@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archive import gitread
-from archive.queries import Queries
-from archive.records import Issue, VerifyReport
-from archive.schema import AGENT_REF_PREFIX, agent_ref
+from dgm.archive import gitread
+from dgm.archive.queries import Queries
+from dgm.archive.records import Issue, VerifyReport
+from dgm.archive.schema import AGENT_REF_PREFIX, agent_ref
 
 
 def verify(store: Queries, git_dir: Path, repair: bool = False) -> VerifyReport:

@@ -30,7 +30,7 @@ AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for
 
 
 def _reader(run: Path | None):  # -> archive.Reader
-    from archive.reader import Reader
+    from dgm.archive.reader import Reader
 
     return Reader.open(resolve_run(run))
 
@@ -49,7 +49,7 @@ def ls(
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost, current verdict."""
-    from archive.queries import SORT_KEYS
+    from dgm.archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
     from dgm.review.gate import latest_verdicts

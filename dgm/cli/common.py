@@ -74,7 +74,7 @@ def resolve_agent(archive: Any, agent_id: str) -> str:
     Raises: archive UnknownAgentError.
     """
     if agent_id == "best":
-        from archive.errors import UnknownAgentError
+        from dgm.archive.errors import UnknownAgentError
 
         best = archive.best()
         if best is None:

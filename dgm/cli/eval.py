@@ -45,12 +45,12 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
     """(LLM access, result cache, spend so far) for one evaluation. With a model, a gateway
     on the host holds the key and keeps a ledger in a throw-away archive; results are cached
     per model, since the same agent scores differently with another model."""
-    from evals.reuse import DiskCache, cache_root
+    from dgm.evals.reuse import DiskCache, cache_root
 
     if not model:
         yield None, None, lambda: 0.0
         return
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.preflight import check_before_start
     from dgm.config import ModelConfig, RunConfig, dump_config
@@ -67,7 +67,7 @@ def model_access(model: str | None, api_base: str) -> Iterator[tuple[Any, Any, C
 
 def _fresh_cache(root: Path) -> Any:
     """A cache that never answers but still records: --no-reuse refreshes what it holds."""
-    from evals.reuse import DiskCache
+    from dgm.evals.reuse import DiskCache
 
     class Fresh(DiskCache):
         def get(self, tree_hash: str, suite: str, key: str) -> None:
@@ -96,8 +96,8 @@ def main(
     $DGM_CACHE_DIR, default ~/.cache/dgm/evals): an identical tree is not evaluated twice, and
     the output says when results were reused. --no-reuse evaluates afresh.
     """
-    import sandbox
-    from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    from dgm import sandbox
+    from dgm.evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
     if not (agent_dir / "agent.py").is_file():
         raise EvalError(f"{agent_dir} has no agent.py at its root")
@@ -108,7 +108,7 @@ def main(
     else:
         plan = StagePlan((Stage(limit or 10**9),), seed)
     chosen = sandbox.open_backend(backend)
-    from evals.reuse import DiskCache
+    from dgm.evals.reuse import DiskCache
 
     with model_access(model, api_base or "") as (llm, cache, spend):
         cache = cache or DiskCache()

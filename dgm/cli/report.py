@@ -20,7 +20,7 @@ def report(
     json_output: JsonOption = False,
 ) -> None:
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
-    from archive import Reader
+    from dgm.archive import Reader
 
     from dgm.config import load_config
     from dgm.report import build_report

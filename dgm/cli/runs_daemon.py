@@ -70,8 +70,8 @@ def run(
     max_hours: Annotated[float, typer.Option(min=0.0, help="Stop after this much wall time (0: the config's limit).")] = 0.0,
 ) -> None:
     """Run iterations until a stop condition (config or options); resume after a crash."""
-    from archive import Archive
-    from sandbox import open_backend
+    from dgm.archive import Archive
+    from dgm.sandbox import open_backend
 
     from dgm.llm import Gateway, make_model
     from dgm.loop.daemon import Daemon, StopConditions
@@ -136,7 +136,7 @@ def hard_stop(store, backend, run_name: str, out) -> None:
     'running' in the archive, and the next 'dgm run' re-queues them; SQLite's transactions
     keep every write whole. Worker threads are blocked in sandboxes that no longer exist, so
     the process ends with os._exit, never by joining them."""
-    from sandbox import SandboxError
+    from dgm.sandbox import SandboxError
 
     code = 130
     try:

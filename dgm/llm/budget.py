@@ -95,7 +95,7 @@ def _agent_record(ledger: Any, agent_id: str | None) -> Any:
     get = getattr(ledger, "get", None)
     if agent_id is None or get is None:
         return None
-    from archive.errors import UnknownAgentError
+    from dgm.archive.errors import UnknownAgentError
 
     try:
         return get(agent_id)

@@ -149,7 +149,7 @@ class Gateway:
         Raises: GatewayError when the gateway is not started or the purpose is unknown;
         on exit, ScriptExhausted if the scripted model ran out while serving this grant.
         """
-        from sandbox import Mount
+        from dgm.sandbox import Mount
 
         if purpose not in PURPOSES:
             raise GatewayError(f"unknown purpose '{purpose}' (known: {', '.join(PURPOSES)})")

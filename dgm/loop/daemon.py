@@ -150,7 +150,7 @@ class Daemon:
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
 
     def _run_job(self, job: Any) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted

@@ -43,7 +43,7 @@ class LoopContext:
     stage: StageCallback
 
     def limits(self, wall_seconds: float) -> Any:
-        from sandbox import Limits
+        from dgm.sandbox import Limits
 
         sb = self.config.sandbox
         return Limits(wall_seconds=wall_seconds, exec_timeout=wall_seconds, memory_mb=sb.memory_mb, pids=sb.pids, cpus=sb.cpus)
@@ -137,7 +137,7 @@ def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]
 def agent_side(log: str, exit_reason: str) -> str:
     """What the agent did, and only that the grader said no: the grader's report can quote
     hidden tests, which must not reach the agent that rewrites itself (through the diagnosis)."""
-    from evals import GRADE_MARK
+    from dgm.evals import GRADE_MARK
 
     own = log.split(GRADE_MARK, 1)[0]
     return f"{own}\n--- graded: failed ({exit_reason}); the hidden tests are not shown ---"
@@ -160,7 +160,7 @@ def run_in_sandbox(
     ctx: LoopContext, agent_dir: Path, instruction: str, workspace: Mapping[str, bytes], *,
     agent_id: str, task_id: str, purpose: str, wall_seconds: float,
 ) -> tuple[dict[str, bytes], str]:
-    from evals import run_agent
+    from dgm.evals import run_agent
 
     with ctx.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose) as mounts:
         run = run_agent(
@@ -198,7 +198,7 @@ def smoke_test(ctx: LoopContext, iteration: int, parent_id: str, child_files: Ma
 
 
 def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: str) -> IterationOutcome:
-    from evals import Stage, StagePlan, evaluate
+    from dgm.evals import Stage, StagePlan, evaluate
 
     archive = ctx.archive
     ctx.gateway.budget.check(agent_id=child_id, task_id=None)

@@ -55,7 +55,7 @@ def build_report(archive: Any, out_dir: Path, run_name: str = "", top: int = 20,
 
 def packet_or_none(archive: Any, agent_id: str) -> Any:
     """The agent's review packet, or None when git lacks a commit it needs."""
-    from archive import ArchiveConsistencyError
+    from dgm.archive import ArchiveConsistencyError
 
     from dgm.review.queue import load_packet
 
@@ -68,7 +68,7 @@ def packet_or_none(archive: Any, agent_id: str) -> Any:
 def diff_or_note(archive: Any, agent_id: str) -> str:
     """The agent's diff; when git lacks its commit, a note saying so (the rest of the report
     is still worth having)."""
-    from archive import ArchiveConsistencyError
+    from dgm.archive import ArchiveConsistencyError
 
     try:
         return archive.diff(agent_id)

@@ -53,7 +53,7 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
     info = _run_info(run_dir)
 
     def reader() -> Any:
-        from archive import Reader
+        from dgm.archive import Reader
 
         return Reader.open(run_dir)
 
@@ -72,7 +72,7 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
         return page(request, "lineage.html", lineage=drawn, best=best, total=len(agents))
 
     async def agent(request: Request) -> HTMLResponse:
-        from archive.errors import UnknownAgentError
+        from dgm.archive.errors import UnknownAgentError
 
         from dgm.review.queue import load_packet
         from dgm.web.diffview import side_by_side
@@ -99,8 +99,8 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
         form = await request.form()
         if not access.write_allowed(form.get("csrf"), request.headers.get("origin"), request.headers.get("host")):
             return PlainTextResponse("Forbidden: a write needs this server's page (CSRF token and Origin).", 403)
-        from archive import Archive
-        from archive.errors import ArchiveError
+        from dgm.archive import Archive
+        from dgm.archive.errors import ArchiveError
 
         from dgm.errors import DgmError
         from dgm.review.verdicts import record_verdict
@@ -130,7 +130,7 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
         return page(request, "progress.html")
 
     async def status_json(request: Request) -> JSONResponse:
-        from archive import Archive
+        from dgm.archive import Archive
 
         from dgm.cli.runs_daemon import running_daemon
         from dgm.config import load_config

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import pytest
 
-from archive import Archive
+from dgm.archive import Archive
 from dgm.report.demo import build_demo_archive
 
 pytestmark = pytest.mark.slow
