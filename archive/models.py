@@ -97,6 +97,8 @@ class Review(SQLModel, table=True):
     verdict: str
     note: str = ""
     created_at: str
+    file: Optional[str] = None
+    line: Optional[int] = None
 
 
 class Event(SQLModel, table=True):

@@ -253,6 +253,19 @@ class Queries:
         rows = self._rows(f"SELECT * FROM {EVALUATIONS} WHERE agent_id = :a ORDER BY id", {"a": agent_id})
         return [EvaluationRecord.from_row(r) for r in rows]
 
+    @property
+    def git_dir(self) -> Path:
+        """The run's bare agents.git (for tools such as `git difftool` on two agents' commits)."""
+        return Path(self._git_dir)
+
+    def evaluation_owners(self, evaluation_ids: list[int]) -> dict[int, str]:
+        """Evaluation id -> the agent it evaluated (to name where a reused result came from)."""
+        if not evaluation_ids:
+            return {}
+        marks = ", ".join(f":e{i}" for i in range(len(evaluation_ids)))
+        rows = self._rows(f"SELECT id, agent_id FROM {EVALUATIONS} WHERE id IN ({marks})", {f"e{i}": e for i, e in enumerate(evaluation_ids)})
+        return {int(r["id"]): str(r["agent_id"]) for r in rows}
+
     def task_results(self, evaluation_id: int) -> list[TaskResultRecord]:
         rows = self._rows(f"SELECT * FROM {TASK_RESULTS} WHERE evaluation_id = :e ORDER BY id", {"e": evaluation_id})
         return [TaskResultRecord.from_row(r) for r in rows]

@@ -131,10 +131,14 @@ class ReviewRecord:
     verdict: str
     note: str
     created_at: str
+    file: str | None = None
+    """A line comment's file (a path in the agent's tree); None for a note on the whole agent."""
+    line: int | None = None
+    """A line comment's line number in the agent's version of `file`."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ReviewRecord":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row.keys()})
 
 
 class TaskCount(NamedTuple):

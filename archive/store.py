@@ -504,13 +504,16 @@ class Archive(Queries):
 
     # Reviews, events, state
 
-    def add_review(self, agent_id: str, verdict: str, note: str = "") -> None:
-        """Raises: UnknownAgentError."""
+    def add_review(self, agent_id: str, verdict: str, note: str = "", file: str | None = None, line: int | None = None) -> None:
+        """A verdict or note; `file` and `line` make a note a comment on one line of the agent's code.
+
+        Raises: UnknownAgentError.
+        """
         _check(verdict, VERDICTS, "verdict")
 
         def add(session: Session) -> None:
             self._agent_row(session, agent_id)
-            session.add(Review(agent_id=agent_id, verdict=verdict, note=note, created_at=now()))
+            session.add(Review(agent_id=agent_id, verdict=verdict, note=note, created_at=now(), file=file, line=line))
 
         self._write(add)
 

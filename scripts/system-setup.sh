@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap; npm for
-# the polyglot image's jest) on a
+# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap), npm for
+# the polyglot image's jest, and chromium + chromium-driver for the web view's browser tests, on a
 # Debian or Ubuntu machine. As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 missing=()
@@ -9,6 +9,9 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# the browser tests of `dgm serve` drive headless Chromium through Selenium
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "dgm: missing system packages: ${missing[*]}" >&2

@@ -23,11 +23,12 @@ COMMANDS: dict[str, Command] = {
     "run": Command("dgm.cli.runs_daemon", "Run or resume the evolution daemon until a stop condition."),
     "status": Command("dgm.cli.runs_status", "What is in flight, best score and spend of a run."),
     "archive": Command("dgm.cli.archive", "Browse the archive: ls, tree, show, diff, best, export, verify."),
-    "review": Command("dgm.cli.review", "Review children's diffs: next, approve, reject, note."),
+    "review": Command("dgm.cli.review", "Review children's diffs: next, approve, reject, note, ls, show, difftool."),
     "eval": Command("dgm.cli.eval", "Evaluate one agent directory on a suite, no run needed."),
     "sandbox": Command("dgm.cli.sandbox", "Build the sandbox image; check which isolation is in effect."),
     "report": Command("dgm.cli.report", "Write plots and an HTML report of a run."),
     "compare": Command("dgm.cli.compare", "Compare runs: a table, best-so-far plots and one HTML page."),
+    "serve": Command("dgm.cli.serve", "Serve a local web view of a run (needs dgm[web])."),
 }
 
 # (module, class) of every package's base of expected errors; checked only after a failure.

@@ -16,7 +16,7 @@ import typer
 
 from dgm.archive.schema import AGENT_STATUSES as STATUSES
 
-from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
+from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_agent, resolve_run
 
 
 def check_status(value: str | None) -> str | None:
@@ -40,15 +40,7 @@ def _reader(run: Path | None):  # -> archive.Reader
 
 
 def _resolve(reader: Queries, agent_id: str) -> str:
-    """'best' names the best agent; anything else must be an id."""
-    if agent_id == "best":
-        from dgm.archive.errors import UnknownAgentError
-
-        best = reader.best()
-        if best is None:
-            raise UnknownAgentError("no evaluated agent yet, so there is no 'best'")
-        return best.id
-    return reader.get(agent_id).id
+    return resolve_agent(reader, agent_id)
 
 
 @app.command("ls")
@@ -57,25 +49,36 @@ def ls(
     sort: Annotated[str, typer.Option(help="id, score, iteration, children or cost (newest/highest first).")] = "id",
     status: Annotated[Optional[str], typer.Option(callback=lambda value: check_status(value), help="Only agents with this status (pending, evaluating, evaluated, invalid).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=0, help="Rows to show; 0 for all (default: 50 in the table, all with --json).")] = None,
+    verdict: Annotated[Optional[str], typer.Option(help="Only agents whose current verdict is approved, rejected or none.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List agents: id, parent, iteration, status, score, children, cost."""
+    """List agents: id, parent, iteration, status, score, children, cost, current verdict."""
     from dgm.archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
+    from dgm.review.gate import latest_verdicts
 
     if sort not in SORT_KEYS:
         raise typer.BadParameter(f"--sort must be one of {', '.join(SORT_KEYS)}")
+    wanted = {"approved": "approve", "rejected": "reject", "none": None}
+    if verdict is not None and verdict not in wanted:
+        raise typer.BadParameter("--verdict must be one of approved, rejected, none")
     limit = (0 if json_output else 50) if limit is None else limit
     with _reader(run) as reader:
-        rows = reader.summaries(status, sort=sort, limit=limit)
-        total = reader.count_agents(status)
+        verdicts = latest_verdicts(reader.reviews())
+        if verdict is None:
+            rows = reader.summaries(status, sort=sort, limit=limit)
+            total = reader.count_agents(status)
+        else:  # the verdict is not a column: filter every row, then limit
+            rows = [r for r in reader.summaries(status, sort=sort, limit=0) if verdicts.get(r.agent.id) == wanted[verdict]]
+            total = len(rows)
+            rows = rows[:limit] if limit else rows
         best = reader.best()
         counts = reader.task_counts()
     if json_output:
-        print_json(ls_json(rows, counts))
+        print_json(ls_json(rows, counts, verdicts))
     else:
-        console().print(ls_table(rows, total, best.id if best else None, counts))
+        console().print(ls_table(rows, total, best.id if best else None, counts, verdicts))
 
 
 @app.command()
@@ -134,6 +137,7 @@ def show(
             reviews=reader.reviews(ident),
             count=reader.task_counts().get(ident, TaskCount(0, 0)),
         )
+        detail.reused_from.update(reader.evaluation_owners([e.reused_from for e in detail.evaluations if e.reused_from]))
     if json_output:
         print_json(show_json(detail))
     else:
@@ -143,12 +147,21 @@ def show(
 @app.command()
 def diff(
     a: AgentArg,
-    b: Annotated[Optional[str], typer.Argument(help="Diff A against B instead of A's parent.")] = None,
+    b: Annotated[Optional[str], typer.Argument(help="With B: the changes from A (old side, '-') to B (new side, '+').")] = None,
     run: RunOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    """Unified diff of an agent against its parent (or of A to B); highlighted on a terminal."""
+    """Changes from A's parent (old side, '-') to A (new side, '+'); with B, from A to B. Highlighted on a terminal."""
     with _reader(run) as reader:
-        text = reader.diff(_resolve(reader, a), _resolve(reader, b) if b else None)
+        old_id = _resolve(reader, a) if b else reader.get(_resolve(reader, a)).parent_id
+        new_id = _resolve(reader, b) if b else _resolve(reader, a)
+        text = reader.diff(_resolve(reader, a), new_id if b else None)
+        files = reader.changed_files(_resolve(reader, a), new_id if b else None) if json_output else []
+    if json_output:
+        from dataclasses import asdict
+
+        print_json({"old": old_id, "new": new_id, "files": [asdict(f) for f in files], "diff": text})
+        return
     if sys.stdout.isatty():
         from rich.syntax import Syntax
 
@@ -200,11 +213,15 @@ def export(
     agent_id: AgentArg,
     dest: Annotated[Path, typer.Argument(help="Folder to write the agent's code to (absent or empty).")],
     run: RunOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Check an agent's code out to a folder."""
     with _reader(run) as reader:
         ident = _resolve(reader, agent_id)
         reader.export(ident, dest)
+    if json_output:
+        print_json({"id": ident, "dest": str(dest), "files": sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())})
+        return
     console(stderr=True).print(f"exported {ident} to {dest}")
 
 

@@ -56,13 +56,23 @@ def stat_of(agent: AgentRecord, count: TaskCount | None) -> ScoreStat:
 # ls
 
 
-def ls_json(rows: Sequence[AgentSummary], counts: Mapping[str, TaskCount]) -> list[dict[str, Any]]:
-    return [{**agent_json(r.agent, counts.get(r.agent.id)), "children": r.children, "cost_usd": r.cost_usd} for r in rows]
+def ls_json(rows: Sequence[AgentSummary], counts: Mapping[str, TaskCount], verdicts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """`verdicts`: agent id -> approve/reject in force (dgm.review.latest_verdicts); absent: none."""
+    return [
+        {**agent_json(r.agent, counts.get(r.agent.id)), "children": r.children, "cost_usd": r.cost_usd, "verdict": (verdicts or {}).get(r.agent.id)}
+        for r in rows
+    ]
 
 
-def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = None, counts: Mapping[str, TaskCount] | None = None) -> RenderableType:
+VERDICT_LABEL = {"approve": Text("approved", style="green"), "reject": Text("rejected", style="red")}
+
+
+def ls_table(
+    rows: Sequence[AgentSummary], total: int, best_id: str | None = None, counts: Mapping[str, TaskCount] | None = None,
+    verdicts: Mapping[str, str] | None = None,
+) -> RenderableType:
     table = Table(title=f"Agents ({len(rows)} of {total})" if len(rows) < total else f"Agents ({total})", title_justify="left")
-    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score [95% CI] n", "right"), ("children", "right"), ("cost", "right")):
+    for name, justify in (("id", "left"), ("parent", "left"), ("iter", "right"), ("status", "left"), ("score [95% CI] n", "right"), ("children", "right"), ("cost", "right"), ("verdict", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         a = r.agent
@@ -72,6 +82,7 @@ def ls_table(rows: Sequence[AgentSummary], total: int, best_id: str | None = Non
         table.add_row(
             ident, a.parent_id or "-", str(a.iteration), Text(a.status, style=STATUS_STYLE.get(a.status, "")),
             stat_of(a, (counts or {}).get(a.id)).text(), str(r.children), fmt_usd(r.cost_usd),
+            VERDICT_LABEL.get((verdicts or {}).get(a.id, ""), Text("-", style="dim")),
         )
     if len(rows) < total:
         table.caption = f"{total - len(rows)} more; use --limit 0 for all"
@@ -258,6 +269,8 @@ class AgentDetail:
     reviews: list[ReviewRecord]
     count: TaskCount = TaskCount(0, 0)
     """Distinct tasks the score rests on."""
+    reused_from: dict[int, str] = field(default_factory=dict)
+    """Evaluation id -> agent, for the evaluations these results were reused from."""
 
 
 META_ORDER = ("problem_statement", "improvement_proposal", "implementation_suggestion", "log_summary")
@@ -267,7 +280,7 @@ def show_json(d: AgentDetail) -> dict[str, Any]:
     return {
         **agent_json(d.agent, d.count),
         "children": d.children,
-        "evaluations": [dataclasses.asdict(e) for e in d.evaluations],
+        "evaluations": [{**dataclasses.asdict(e), "reused_from_agent": d.reused_from.get(e.reused_from or -1)} for e in d.evaluations],
         "files_changed": [dataclasses.asdict(f) for f in d.files],
         "spend": {**dataclasses.asdict(d.spend), "tokens": d.spend.tokens},
         "reviews": [dataclasses.asdict(r) for r in d.reviews],
@@ -296,7 +309,8 @@ def show_view(d: AgentDetail, meta_width: int = 600) -> RenderableType:
             table.add_column(name)
         for e in d.evaluations:
             passed = f"{e.n_passed}/{e.n_tasks}" if e.n_passed is not None else f"?/{e.n_tasks}"
-            table.add_row(e.suite, str(e.stage), fmt_score(e.score), passed, e.finished_at or "running", f"from #{e.reused_from}" if e.reused_from else "")
+            source = d.reused_from.get(e.reused_from, f"evaluation #{e.reused_from}") if e.reused_from else ""
+            table.add_row(e.suite, str(e.stage + 1), fmt_score(e.score), passed, e.finished_at or "running", f"from {source}" if source else "")
         parts.append(table)
     files = Table(title=f"Files changed ({len(d.files)})" + (" vs parent" if a.parent_id else " (seed: all added)"), title_justify="left")
     for name in ("path", "change", "+", "-"):

@@ -55,6 +55,29 @@ def console(stderr: bool = False) -> Any:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    """JSON on stdout; a reader that closes the pipe early (`| head`) is not an error."""
+    try:
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
 
+        # Python would report the pipe again when it flushes stdout at exit: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+
+def resolve_agent(archive: Any, agent_id: str) -> str:
+    """'best' names the best agent; anything else must be an id.
+
+    Raises: archive UnknownAgentError.
+    """
+    if agent_id == "best":
+        from dgm.archive.errors import UnknownAgentError
+
+        best = archive.best()
+        if best is None:
+            raise UnknownAgentError("no evaluated agent yet, so there is no 'best'")
+        return best.id
+    return archive.get(agent_id).id

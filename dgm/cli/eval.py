@@ -90,6 +90,17 @@ def stopped(exc: Any, signame: str, json_out: bool, model: str | None, spent: fl
     sys.stderr.write(line + "\n")
 
 
+def _fresh_cache(root: Path) -> Any:
+    """A cache that never answers but still records: --no-reuse refreshes what it holds."""
+    from dgm.evals.reuse import DiskCache
+
+    class Fresh(DiskCache):
+        def get(self, tree_hash: str, suite: str, key: str) -> None:
+            return None
+
+    return Fresh(root)
+
+
 @app.command()
 def main(
     agent_dir: Annotated[Path, typer.Argument(help="The agent's directory (with agent.py at its root).")],
@@ -104,10 +115,16 @@ def main(
     swebench_image: Annotated[Optional[str], typer.Option("--swebench-image", help="Environment image template of swebench:FILE suites ({id}: the instance id as swebench names images).")] = None,
     task_timeout: Annotated[Optional[float], typer.Option("--task-timeout", min=1.0, help="Seconds each agent run may take (default: the task's own limit).")] = None,
     backend_wait: Annotated[float, typer.Option("--backend-wait", min=0.0, help="Seconds to wait for a sandbox backend that stopped answering (a Docker restart) before giving up.")] = 1800.0,
+    no_reuse: Annotated[bool, typer.Option("--no-reuse", help="Evaluate afresh even when this exact agent tree was already evaluated on these tasks (the new results replace the cached ones).")] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results.
-    Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results."""
+    Ctrl-C, SIGTERM or SIGHUP stops it within seconds with the partial results.
+
+    Results are cached by agent tree, suite, task set and grader version (under
+    $DGM_CACHE_DIR, default ~/.cache/dgm/evals): an identical tree is not evaluated twice, and
+    the output says when results were reused. --no-reuse evaluates afresh.
+    """
     import sys
 
     from dgm import sandbox
@@ -131,11 +148,16 @@ def main(
     if note and not json_out:
         console().print(f"[bold yellow]{note}[/]")
     limits = task_limits(task_timeout)
+    from dgm.evals.reuse import DiskCache
+
     with StopOnSignal() as stop, open_eval_model(model, api_base or "") as access:
+        cache = access.cache or DiskCache()
+        if no_reuse:
+            cache = _fresh_cache(cache.root)
         stop.backend = chosen = sandbox.open_backend(backend, image_for(suite))
         try:
             report = evaluate(agent_dir, suite, plan, chosen, workers=workers, limit=limit, limits=limits,
-                              progress=not json_out, llm=access.gateway, cache=access.cache, cancel=stop.event,
+                              progress=not json_out, llm=access.gateway, cache=cache, cancel=stop.event,
                               model_failed=access.model_failed, log_dir=logs_dir(), backend_wait=backend_wait,
                               notice=lambda message: print(f"dgm: {message}", file=sys.stderr, flush=True),
                               suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
@@ -152,7 +174,7 @@ def main(
         languages = language_scores([(r.task_id, r.passed) for r in report.results])
     if json_out:
         extra = {"polyglot_languages": {k: list(v) for k, v in languages.items()}} if languages else {}
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, **extra})
+        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, "cache_dir": str(cache.root), **extra})
         return
     out = console()
     if not model:
@@ -163,5 +185,9 @@ def main(
         out.print(languages_table(languages))
     if note:
         out.print(f"[bold yellow]{note}[/]")
-    out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})"
-              + ("  [reused: identical agent tree already evaluated on these tasks]" if report.reused else ""))
+    out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})")
+    reused = [s for s in report.stages if s.reused]
+    if reused:
+        which = "all results" if report.reused else f"{len(reused)} of {len(report.stages)} stage(s)"
+        out.print(f"reused: {which} from an earlier evaluation of this identical agent tree on these tasks "
+                  f"(cache: {cache.root}); --no-reuse evaluates afresh")

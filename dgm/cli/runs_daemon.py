@@ -49,6 +49,11 @@ def run(
         if os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
             fixed = config.model.name or "none: a dry run"
             out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
+        from dgm.loop.daemon import child_jobs
+
+        cap = cap_note(config.loop.max_iterations, len(child_jobs(ctx.archive)), iterations)
+        if cap:
+            out.print(f"[yellow]{cap}[/]")
         out.print(f"run {config.name}: sandbox backend {ctx.backend.name}, model {config.model.name or 'scripted (dry run)'}")
         daemon = Daemon(ctx, stop)
         daemon.install_signal_handlers()
@@ -68,6 +73,19 @@ def run(
     out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
     if banner:
         out.print(f"[bold yellow]{banner}[/]")
+
+
+def cap_note(max_iterations: int, children: int, more: int) -> str:
+    """What to tell a user whose --iterations the run's own cap will cut short ('' if nothing)."""
+    if not max_iterations or (more and children + more <= max_iterations):
+        return ""
+    left = max(max_iterations - children, 0)
+    if more == 0 and left > 0:
+        return ""
+    return (
+        f"note: this run stops at max_iterations = {max_iterations} (its run.toml, [loop]); {children} child(ren) "
+        f"exist, so {'none' if left == 0 else f'at most {left}'} more will be made. Raise it there (0: no limit) for more."
+    )
 
 
 def run_with_display(daemon, render, out) -> None:

@@ -27,6 +27,17 @@ def status(run: RunOption = None, json_output: JsonOption = False) -> None:
     with Archive.open(run_dir, readonly=True) as store:
         snap = take_snapshot(store, config, note=note)
     if json_output:
-        print_json(dataclasses.asdict(snap))
+        print_json(status_json(snap, pid))
     else:
         console().print(render_snapshot(snap))
+
+
+def status_json(snap, pid: int | None) -> dict:
+    """The snapshot for scripts: named fields, full timestamps, numbers rounded as people read them."""
+    data = dataclasses.asdict(snap)
+    data["events"] = [{"time": when, "kind": kind, "message": message} for when, kind, message in snap.events]
+    data["daemon_running"] = pid is not None
+    data["daemon_pid"] = pid
+    data["spend_usd"] = round(snap.spend_usd, 4)
+    data["best_score"] = None if snap.best_score is None else round(snap.best_score, 4)
+    return data

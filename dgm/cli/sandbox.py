@@ -8,7 +8,7 @@ import typer
 
 from dgm.cli.common import console
 
-app = typer.Typer(help="Build the sandbox image; check which isolation is in effect.", no_args_is_help=True)
+app = typer.Typer(help="Build the sandbox image; check which isolation is in effect.", no_args_is_help=True, add_completion=False)
 
 ImageOption = Annotated[str, typer.Option("--image", help="The Docker image name.")]
 

@@ -132,7 +132,7 @@ class Daemon:
         stop, archive = self.stop, self.ctx.archive
         children = len(child_jobs(archive))
         if stop.max_iterations and children >= stop.max_iterations:
-            return f"reached {stop.max_iterations} iterations"
+            return f"reached {stop.max_iterations} iterations (max_iterations in run.toml; 0 means no limit)"
         if stop.more_iterations and started_here >= stop.more_iterations:
             return f"started {stop.more_iterations} iteration(s) in this invocation"
         if stop.max_usd and archive.spend().usd >= stop.max_usd:

@@ -19,6 +19,8 @@ class InFlight:
     parent_id: str
     step: str
     attempts: int
+    child_id: str | None = None
+    """The child being made or evaluated, once it has an id."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,14 @@ class Snapshot:
     budget_tokens: int
     in_flight: list[InFlight] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
-    """(time, kind, message), newest last."""
+    """(full ISO time, kind, message), newest last."""
     note: str = ""
     best_tasks: int = 0
     """Distinct tasks the best score rests on."""
     best_ci95: tuple[float, float] | None = None
     """95% Wilson interval of the best score (None with no tasks)."""
+    evaluating: list[str] = field(default_factory=list)
+    """Agents being evaluated outside any child job (the seed at a run's start)."""
 
 
 def take_snapshot(archive: RunView, config: RunConfig, note: str = "", n_events: int = 8) -> Snapshot:
@@ -50,15 +54,20 @@ def take_snapshot(archive: RunView, config: RunConfig, note: str = "", n_events:
     jobs = archive.jobs()
     events = archive.events(limit=200)
     step_of: dict[int, str] = {}
+    child_of: dict[int, str] = {}
     for event in events:  # oldest first: later steps overwrite earlier ones
         if event.kind in STEP_EVENTS and isinstance(event.data, dict):
             step = event.data.get("step", event.data.get("stage", ""))  # "stage": runs before the rename
             step_of[int(event.data.get("iteration", -1))] = str(step)
+            if event.agent_id:
+                child_of[int(event.data.get("iteration", -1))] = event.agent_id
     in_flight = [
-        InFlight(job.payload["iteration"], job.payload["parent"], step_of.get(job.payload["iteration"], "starting"), job.attempts)
+        InFlight(job.payload["iteration"], job.payload["parent"], step_of.get(job.payload["iteration"], "starting"), job.attempts,
+                 child_of.get(job.payload["iteration"]))
         for job in jobs
         if job.state == "running" and job.kind in (CHILD, EVALUATE)
     ]
+    busy = {f.child_id for f in in_flight}
     best = archive.best()
     stat = archive.score_stat(best) if best else None
     spend = archive.spend()
@@ -77,10 +86,11 @@ def take_snapshot(archive: RunView, config: RunConfig, note: str = "", n_events:
         budget_usd=config.budget.usd_total,
         budget_tokens=config.budget.tokens_total,
         in_flight=sorted(in_flight, key=lambda f: f.iteration),
-        events=[(str(e.created_at)[11:19], e.kind, e.message) for e in shown],
+        events=[(str(e.created_at), e.kind, e.message) for e in shown],
         note=note,
         best_tasks=stat.tasks if stat else 0,
         best_ci95=(stat.low, stat.high) if stat and stat.low is not None and stat.high is not None else None,
+        evaluating=[a.id for a in agents if a.status == "evaluating" and a.id not in busy],
     )
 
 
@@ -110,14 +120,16 @@ def render_snapshot(snap: Snapshot) -> Any:
         head.add_row("note", Text(snap.note, style="yellow"))
 
     flight = Table(title="children in flight", title_justify="left", expand=False)
-    for column in ("iteration", "parent", "step", "attempt"):
+    for column in ("iteration", "child", "parent", "step", "attempt"):
         flight.add_column(column)
     for item in snap.in_flight:
-        flight.add_row(str(item.iteration), item.parent_id, item.step, str(item.attempts))
-    if not snap.in_flight:
-        flight.add_row("-", "-", "idle", "-")
+        flight.add_row(str(item.iteration), item.child_id or "(being made)", item.parent_id, item.step, str(item.attempts))
+    for agent_id in snap.evaluating:
+        flight.add_row("-", agent_id, "-", "evaluate", "-")
+    if not snap.in_flight and not snap.evaluating:
+        flight.add_row("-", "-", "-", "idle", "-")
 
     events = Table(title="recent events", title_justify="left", show_header=False, box=None)
     for when, kind, message in snap.events:
-        events.add_row(when, kind, message)
+        events.add_row(when[11:19], kind, message)
     return Panel(Group(head, Text(""), flight, Text(""), events), title="dgm", expand=False)

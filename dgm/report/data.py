@@ -48,11 +48,29 @@ class AgentPoint:
         return self.status == "evaluated" and self.score is not None
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What the report says about the run itself: its model, whether it was a dry run, its config."""
+
+    model: str
+    dry_run: bool
+    config_text: str
+
+
+DRY_RUN_NOTE = "Dry run: a scripted model answered every call; agents did not improve and all prices are made up."
+
+
 @dataclass
 class ReportData:
     run_name: str
     agents: list[AgentPoint]
     calls: list[CallPoint] = field(default_factory=list)
+    run: RunFacts | None = None
+    """The run's model and config, when the report knows its run directory."""
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.run and self.run.dry_run)
 
     def by_id(self) -> dict[str, AgentPoint]:
         return {a.id: a for a in self.agents}

@@ -114,13 +114,13 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
 
 def _evaluate(archive: Archive, agent_id: str, value: float, rng: random.Random) -> None:
     archive.set_status(agent_id, "evaluating")
-    first = archive.start_evaluation(agent_id, "humaneval", 1, 10)
+    first = archive.start_evaluation(agent_id, "humaneval", 0, 10)
     passed = round(value * 10)
     _task_results(archive, first, range(10), passed, rng)
     archive.finish_evaluation(first, passed / 10, passed)
     final = passed / 10
     if final >= 0.4:
-        second = archive.start_evaluation(agent_id, "humaneval", 2, 50)
+        second = archive.start_evaluation(agent_id, "humaneval", 1, 50)
         passed2 = round(value * 50)
         _task_results(archive, second, range(10, 60), passed2, rng)
         archive.finish_evaluation(second, passed2 / 50, passed2)

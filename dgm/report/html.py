@@ -1,5 +1,7 @@
 """The report's HTML: one self-contained page (images inlined as base64 PNG, inline CSS, no
-scripts, no external assets) plus one page per top agent's diff.
+scripts, no external assets) holding the run's model and config and, for each top agent, its
+diagnosis, scores against the parent, reviews, flags and diff (folded); plus the same agent
+section as a page of its own and a raw .diff, for sharing one agent.
 
 Every string that comes from the archive (ids, notes, diffs: text an LLM wrote) is escaped.
 """
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from dgm.report.data import AgentPoint, ReportData
 from dgm.report.plots import Figure
@@ -32,6 +34,10 @@ th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: ta
 .flags { color: #c62828; }
 pre.diff { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85em; background: #fafafa; border: 1px solid #eee; padding: 0.8em; overflow-x: auto; }
 pre.diff span { display: block; white-space: pre; }
+.dry { background: #fff3c4; border: 1px solid #e6c65a; padding: 0.5em 1em; font-weight: 600; color: #6b4e00; }
+details.agent { border: 1px solid #e5e5e5; border-radius: 6px; padding: 0.4em 0.8em; margin: 0.5em 0; }
+details.agent summary { cursor: pointer; font-weight: 600; }
+pre.text { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; padding: 0.6em; }
 .add { background: #e6ffec; } .del { background: #ffebe9; } .hunk { color: #6f42c1; } .file { font-weight: 700; }
 """
 
@@ -43,6 +49,8 @@ class TopRow:
     """Path of the diff page, relative to the report page."""
     diff_raw: str
     flags: int
+    section: str = ""
+    """The agent's section (agent_section), inlined in the report page."""
 
 
 def _page(title: str, body: str) -> str:
@@ -53,22 +61,59 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def diff_page(agent: AgentPoint, diff: str, flags: Sequence[Flag], back: str) -> str:
-    """One agent's diff against its parent, coloured line by line, its flags on top."""
+def dry_run_banner(dry_run: bool) -> str:
+    from dgm.report.data import DRY_RUN_NOTE
+
+    return f'<p class="dry" id="dry-run">{escape(DRY_RUN_NOTE)}</p>' if dry_run else ""
+
+
+def _diff_lines(diff: str) -> str:
     lines = []
     for line in diff.splitlines():
         css = "file" if line.startswith(("diff --git", "+++ ", "--- ")) else "hunk" if line.startswith("@@") else "add" if line.startswith("+") else "del" if line.startswith("-") else ""
         lines.append(f'<span class="{css}">{escape(line) or " "}</span>' if css else f"<span>{escape(line) or ' '}</span>")
+    return "".join(lines) or "(empty diff)"
+
+
+def agent_section(agent: AgentPoint, diff: str, flags: Sequence[Flag], packet: Any = None) -> str:
+    """Diagnosis, scores against the parent, reviews, flags and diff of one agent (HTML, escaped).
+    `packet` is the review package's ReviewPacket, when the archive could give one."""
+    parts = []
+    if packet is not None:
+        parts.append(f'<h3>Diagnosis</h3><pre class="text">{escape(packet.diagnosis or "(none recorded)")}</pre>')
+        if packet.scores:
+            rows = "".join(
+                f"<tr><td>{escape(r.suite)}</td><td class=\"num\">{r.stage + 1}</td><td class=\"num\">{_score(r.child)}</td>"
+                f"<td class=\"num\">{_score(r.parent)}</td><td class=\"num\">{'' if r.delta is None else f'{r.delta:+.3f}'}</td></tr>"
+                for r in packet.scores
+            )
+            parts.append(f"<h3>Scores against the parent</h3><table><tr><th>suite</th><th>stage</th><th>{escape(agent.id)}</th>"
+                         f"<th>{escape(agent.parent_id or 'parent')}</th><th>change</th></tr>{rows}</table>")
+        if packet.reviews:
+            rows = "".join(
+                f"<tr><td>{escape(r.created_at[:19])}</td><td>{_verdict(r.verdict) if r.verdict != 'note' else 'note'}</td>"
+                f"<td>{escape(f'{r.file}:{r.line}: ' if getattr(r, 'file', None) else '')}{escape(r.note)}</td></tr>"
+                for r in packet.reviews
+            )
+            parts.append(f"<h3>Reviews</h3><table><tr><th>when</th><th>verdict</th><th>note</th></tr>{rows}</table>")
+        else:
+            parts.append("<p>No reviews yet.</p>")
     flag_items = "".join(
-        f"<li><b>{escape(f.kind)}</b> {escape(f.location())}: {escape(f.message)}</li>" for f in flags
+        f"<li><b>{escape(f.kind)}</b> ({escape(f.severity)}) {escape(f.location())}: {escape(f.message)}</li>" for f in flags
     )
+    parts.append(f'<h3 class="flags">{len(flags)} flag(s)</h3><ul class="flags">{flag_items}</ul>' if flags else "<p>No flags.</p>")
+    parts.append(f'<h3>Diff against the parent</h3><pre class="diff">{_diff_lines(diff)}</pre>')
+    return "".join(parts)
+
+
+def diff_page(agent: AgentPoint, diff: str, flags: Sequence[Flag], back: str, packet: Any = None, dry_run: bool = False) -> str:
+    """One agent's page: its section (diagnosis, scores, reviews, flags, diff)."""
     body = (
-        f'<p><a href="{escape(back)}">&larr; report</a></p>'
-        f"<h1>Agent {escape(agent.id)}</h1>"
+        f'<p><a href="{escape(back)}">&larr; report</a></p>' + dry_run_banner(dry_run)
+        + f"<h1>Agent {escape(agent.id)}</h1>"
         f'<p class="sub">child of {escape(agent.parent_id or "(seed)")}, iteration {agent.iteration}, '
         f"score {escape(agent.stat.text())}, status {escape(agent.status)}</p>"
-        + (f'<h2 class="flags">{len(flags)} flag(s)</h2><ul class="flags">{flag_items}</ul>' if flags else "<p>No flags.</p>")
-        + f'<h2>Diff against the parent</h2><pre class="diff">{"".join(lines) or "(empty diff)"}</pre>'
+        + agent_section(agent, diff, flags, packet)
     )
     return _page(f"dgm: agent {agent.id}", body)
 
@@ -102,7 +147,7 @@ def _top_table(rows: Sequence[TopRow], best_path: set[str]) -> str:
             f"<tr><td class=\"num\">{rank}</td><td>{escape(a.id)}{marker}</td><td class=\"num\">{escape(a.stat.text())}</td>"
             f"<td>{escape(a.parent_id or '(seed)')}</td><td class=\"num\">{a.iteration}</td><td class=\"num\">{a.cost:.4f}</td>"
             f"<td>{_verdict(a.verdict)}</td><td class=\"num{' flags' if row.flags else ''}\">{row.flags}</td>"
-            f"<td><a href=\"{escape(row.diff_html)}\">view</a> &middot; <a href=\"{escape(row.diff_raw)}\">.diff</a></td></tr>"
+            f"<td><a href=\"#agent-{escape(a.id)}\">below</a> &middot; <a href=\"{escape(row.diff_html)}\">page</a> &middot; <a href=\"{escape(row.diff_raw)}\">.diff</a></td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
 
@@ -118,19 +163,35 @@ def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopR
         ("best score", f"{escape(best.stat.text())} ({escape(best.id)})" if best else "-"),
         ("invalid", f"{invalid:,}"),
         ("approved / rejected", f"{approved:,} / {rejected:,}"),
-        ("LLM spend", f"${data.total_cost():,.2f}"),
+        ("LLM spend", f"${data.total_cost():,.2f}" + (" (made up)" if data.dry_run else "")),
         ("LLM calls", f"{len(data.calls):,}"),
     ]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"<h1>Run {escape(data.run_name)}</h1><p class=\"sub\">dgm report, generated {generated}</p>"
+        + dry_run_banner(data.dry_run)
+        + _run_facts(data)
         + '<div class="cards">' + "".join(f'<div class="card">{k}<b>{v}</b></div>' for k, v in cards) + "</div>"
         + "".join(_image(f) for f in figures)
         + f"<h2>Top {len(rows)} agents</h2><p class=\"sub\">&#9733; on the path from the seed to the best agent; "
         "flags count what the diff against the parent raised (see dgm review).</p>"
         + _top_table(rows, set(data.best_path()))
+        + "".join(
+            f'<details class="agent" id="agent-{escape(r.agent.id)}"><summary>Agent {escape(r.agent.id)}: score {_score(r.agent.score)}, '
+            f"child of {escape(r.agent.parent_id or '(seed)')}, {r.flags} flag(s)</summary>{r.section}</details>"
+            for r in rows if r.section
+        )
     )
     return _page(f"dgm report: {data.run_name}", body)
+
+
+def _run_facts(data: ReportData) -> str:
+    if data.run is None:
+        return ""
+    return (
+        f'<p>Model: <code id="model">{escape(data.run.model)}</code></p>'
+        f'<details><summary>Run config (run.toml)</summary><pre class="text" id="config">{escape(data.run.config_text)}</pre></details>'
+    )
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 
 from dgm.archive.schema import PURPOSES
 
-from dgm.report.data import ReportData, score_curve
+from dgm.report.data import DRY_RUN_NOTE, ReportData, score_curve
 from dgm.report.layout import layered_layout, parent_indices, path_to_root, radial_layout
 
 LAYERED_MAX = 60
@@ -65,8 +65,9 @@ def plot_scores(data: ReportData, ax: Any) -> None:
         [a.iteration for a in scored], [a.score for a in scored],
         s=18 if n < 200 else 5, alpha=0.55 if n < 200 else 0.25, color="#7f7f7f", linewidths=0, label="an agent's score", zorder=1,
     )
-    ax.step(curve.iterations, curve.best, where="post", color=BEST_COLOR, lw=2.2, label="best in archive", zorder=3)
-    ax.step(curve.iterations, curve.median, where="post", color="#1f77b4", lw=1.8, label="median in archive", zorder=2)
+    # the median is drawn over the best, dashed, so where the two meet (one agent, a flat run) both show
+    ax.step(curve.iterations, curve.best, where="post", color=BEST_COLOR, lw=3.2, alpha=0.85, label="best in archive", zorder=2)
+    ax.step(curve.iterations, curve.median, where="post", color="#1f77b4", lw=1.8, ls=(0, (4, 2)), label="median in archive", zorder=3)
     last = np.nanmax(curve.best)
     ax.annotate(f"best {last:.3f}", (curve.iterations[-1], curve.best[-1]), textcoords="offset points", xytext=(-4, 6), ha="right", color=BEST_COLOR, fontsize=9)
     ax.set_xlabel("iteration")
@@ -185,6 +186,16 @@ def spend_series(data: ReportData, points: int = 400) -> tuple[list[datetime], d
     return [datetime.fromtimestamp(t, tz) for t in grid], series
 
 
+def time_format(span: timedelta) -> str:
+    """One format for every tick (never a mix of seconds and clock times): seconds within the
+    hour, minutes within two days, the date beyond."""
+    if span < timedelta(hours=1):
+        return "%H:%M:%S"
+    if span < timedelta(days=2):
+        return "%H:%M"
+    return "%b %d %H:%M"
+
+
 def plot_spend(data: ReportData, ax: Any) -> None:
     """Cumulative spend over time, stacked by purpose."""
     import matplotlib.dates as mdates
@@ -199,9 +210,10 @@ def plot_spend(data: ReportData, ax: Any) -> None:
     if (times[-1] - times[0]).total_seconds() < 60:  # a burst: give the axis a readable minute
         middle = times[0] + (times[-1] - times[0]) / 2
         ax.set_xlim(middle - timedelta(seconds=30), middle + timedelta(seconds=30))
-    locator = mdates.AutoDateLocator(maxticks=7)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(time_format(times[-1] - times[0]), tz=times[0].tzinfo))
+    ax.set_xlabel(f"time ({times[0].strftime('%Y-%m-%d')}, {times[0].tzname() or 'UTC'})")
     ax.legend(loc="upper left", frameon=False, fontsize=9, reverse=True)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(f"LLM spend over time by purpose: ${data.total_cost():.2f} in {len(data.calls):,} calls", loc="left")
@@ -226,6 +238,8 @@ def render_figures(data: ReportData, out_dir: Path) -> list[Figure]:
             plot_lineage(data, ax, fig)
         else:
             plot_spend(data, ax)
+        if data.dry_run:
+            fig.suptitle(DRY_RUN_NOTE, color="#8a5a00", fontsize=9, x=0.01, ha="left")
         png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
         fig.savefig(png, dpi=110)
         fig.savefig(svg)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dgm.review.flags import Flag, FlagRules, flag_diff
+from dgm.review.flags import Flag, FlagRules, flags_for_agent
 from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
 
 if TYPE_CHECKING:
@@ -49,6 +49,24 @@ class ReviewPacket:
     reviews: list[Any] = field(default_factory=list)
     stat: Any = None
     """archive.stats.ScoreStat of the child: its score, the tasks it rests on, its 95% interval."""
+    files: list[Any] = field(default_factory=list)
+    """archive FileChange per changed file (path, kind, added, removed), in diff order."""
+    same_tree: list[tuple[str, str]] = field(default_factory=list)
+    """(agent id, verdict) of already judged agents whose code is identical to this one's."""
+    parent_verdict: str | None = None
+
+    @property
+    def verdict(self) -> str | None:
+        return latest_verdicts(self.reviews).get(self.agent.id)
+
+    @property
+    def line_notes(self) -> dict[tuple[str, int], list[Any]]:
+        """Line comments by (file, line)."""
+        notes: dict[tuple[str, int], list[Any]] = {}
+        for review in self.reviews:
+            if getattr(review, "file", None) and getattr(review, "line", None):
+                notes.setdefault((review.file, review.line), []).append(review)
+        return notes
 
     @property
     def diagnosis(self) -> str:
@@ -86,11 +104,51 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def awaiting_review(archive: Queries) -> list[Any]:
-    """Evaluated children with no approve/reject verdict yet, oldest first."""
+def awaiting_review(archive: Queries, queue_filter: "QueueFilter | None" = None) -> list[Any]:
+    """Evaluated children with no approve/reject verdict yet, oldest first, narrowed by a filter."""
     judged = set(latest_verdicts(archive.reviews()))
     waiting = [a for a in archive.agents(status="evaluated") if a.parent_id is not None and a.id not in judged]
-    return sorted(waiting, key=lambda a: (a.created_at, a.seq))
+    waiting.sort(key=lambda a: (a.created_at, a.seq))
+    return queue_filter.apply(archive, waiting) if queue_filter else waiting
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which waiting children to show; every set field must hold."""
+
+    flag: str | None = None
+    """Only children raising a flag of this kind (or of this severity: high, medium, low)."""
+    min_change: float | None = None
+    """Only children whose score minus their parent's is at least this."""
+    max_change: float | None = None
+    parent: str | None = None
+    iteration: int | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.flag, self.min_change, self.max_change, self.parent, self.iteration))
+
+    def apply(self, archive: Any, agents: list[Any]) -> list[Any]:
+        scores = {a.id: a.score for a in archive.agents()} if self.min_change is not None or self.max_change is not None else {}
+        kept = []
+        for agent in agents:
+            if self.parent is not None and agent.parent_id != self.parent:
+                continue
+            if self.iteration is not None and agent.iteration != self.iteration:
+                continue
+            if scores:
+                change = score_change(agent.score, scores.get(agent.parent_id))
+                if change is None or (self.min_change is not None and change < self.min_change) or (
+                    self.max_change is not None and change > self.max_change
+                ):
+                    continue
+            if self.flag is not None and not any(self.flag in (f.kind, f.severity) for f in flags_for_agent(archive, agent)):
+                continue
+            kept.append(agent)
+        return kept
+
+
+def score_change(child: float | None, parent: float | None) -> float | None:
+    return None if child is None or parent is None else child - parent
 
 
 def _latest_by_stage(evaluations: list[Any]) -> dict[tuple[str, int], Any]:
@@ -126,13 +184,18 @@ def load_packet(archive: Queries, agent_id: str, rules: FlagRules = FlagRules())
     parent = archive.get(agent.parent_id) if agent.parent_id else None
     diff = archive.diff(agent.id)
     scores = compare_scores(archive.evaluations(agent.id), archive.evaluations(parent.id) if parent else [])
+    verdicts = latest_verdicts(archive.reviews())
+    twins = [a.id for a in archive.agents() if a.tree_hash == agent.tree_hash and a.id != agent.id and a.id in verdicts]
     return ReviewPacket(
         agent=agent,
         parent=parent,
         diff=diff,
-        flags=flag_diff(diff, rules),
+        flags=flags_for_agent(archive, agent, rules, diff),
         scores=scores,
         spend=archive.child_cost(agent.id),
         reviews=list(archive.reviews(agent.id)),
         stat=archive.score_stat(agent),
+        files=list(archive.changed_files(agent.id)),
+        same_tree=[(twin, verdicts[twin]) for twin in twins],
+        parent_verdict=verdicts.get(agent.parent_id) if agent.parent_id else None,
     )

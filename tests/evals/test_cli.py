@@ -17,7 +17,7 @@ def test_dgm_eval_json_and_table(make_agent, tmp_path):
     leap = "def is_leap(year):\n    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n"
     answers = oracle_answers([((EXAMPLES / "leap" / "workspace" / "leap.py").read_bytes(), {"leap.py": leap})])
     agent = make_agent("oracle", "oracle.py", {"answers.json": answers})
-    env = {"DGM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    env = {"DGM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "COLUMNS": "300"}
     cmd = [sys.executable, "-m", "dgm.cli", "eval", str(agent), "--suite", f"custom:{EXAMPLES}", "--backend", "docker"]
     out = subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env, check=True).stdout
     report = json.loads(out)
@@ -25,6 +25,9 @@ def test_dgm_eval_json_and_table(make_agent, tmp_path):
     assert {r["task_id"].rsplit("/", 1)[1]: r["passed"] for r in report["results"]} == {"leap": True, "word-count": False}
     table = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     assert "score: 0.500 (1/2)" in table and "reused" in table
+    assert f"cache: {tmp_path / 'cache'}" in table and "--no-reuse" in table  # says where, and how not to
+    fresh = json.loads(subprocess.run(cmd + ["--json", "--no-reuse"], capture_output=True, text=True, env=env, check=True).stdout)
+    assert not fresh["reused"] and fresh["score"] == 0.5 and fresh["cache_dir"] == str(tmp_path / "cache" / "evals")
 
 
 def test_dgm_eval_bad_input_is_one_line(tmp_path):

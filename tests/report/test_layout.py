@@ -65,3 +65,28 @@ def test_report_best_prefers_depth_and_the_page_shows_intervals() -> None:
     assert data.best() is solid
     page = report_page(data, [], [])
     assert "0.600 [0.46, 0.72] n=50 (a1)" in page
+
+
+def test_spend_axis_uses_one_time_format_per_span() -> None:
+    """Issue 14: ticks read '05:17:50, 05:18:10', never a mix like '50, 05:18, 10'."""
+    from datetime import timedelta
+
+    from dgm.report.plots import time_format
+
+    assert time_format(timedelta(seconds=50)) == "%H:%M:%S"
+    assert time_format(timedelta(hours=5)) == "%H:%M"
+    assert time_format(timedelta(days=3)) == "%b %d %H:%M"
+
+
+def test_median_is_drawn_over_the_best_line() -> None:
+    """Issue 14: with one scored agent best and median coincide; the median must still show."""
+    from dgm.report.data import AgentPoint, ReportData
+    from dgm.report.plots import _pyplot, plot_scores
+
+    plt = _pyplot()
+    fig, ax = plt.subplots()
+    plot_scores(ReportData("r", [AgentPoint("a1", None, 0, "evaluated", 0.4, "t"), AgentPoint("a2", "a1", 1, "invalid", None, "t")]), ax)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    best, median = lines["best in archive"], lines["median in archive"]
+    assert median.get_zorder() > best.get_zorder() and median.get_linestyle() != "-" and best.get_linewidth() > median.get_linewidth()
+    plt.close(fig)

@@ -38,17 +38,22 @@ class Links(HTMLParser):
             self.cells.append(data)
 
 
+def write_report(run: Path, out: Path, top: int) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "dgm.cli", "report", "--run", str(run), "--out", str(out), "--top", str(top)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_report_files_are_well_formed(tmp_path: Path) -> None:
     run = tmp_path / "run"
     archive, stats = build_demo_archive(run, 14, seed=2)
     with archive:
         best = archive.best()
     out = tmp_path / "report"
-    result = subprocess.run(
-        [sys.executable, "-m", "dgm.cli", "report", "--run", str(run), "--out", str(out), "--top", "5"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    result = write_report(run, out, 5)
     assert "index.html" in result.stdout
 
     for name in ("scores", "lineage", "spend"):
@@ -69,6 +74,9 @@ def test_report_files_are_well_formed(tmp_path: Path) -> None:
     assert len(diff_links) == 10  # 5 agents: a page and a raw .diff each
     for href in parser.hrefs:
         assert not href.startswith(("http:", "https:", "//")), href
+        if href.startswith("#"):  # an agent's section inside this same page
+            assert f'id="{href[1:]}"' in page, href
+            continue
         assert (out / href).is_file() and (out / href).stat().st_size > 0, href
     assert parser.cells[:2] == ["1", f"{best.id} \u2605"] and parser.cells[2].startswith(f"{best.score:.3f} ")  # the best first, with its task count
 
@@ -86,3 +94,36 @@ def test_diff_pages_escape_what_agents_wrote(tmp_path: Path) -> None:
     diff = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a = 1\n+a = '</pre><script>alert(1)</script>'\n"
     page = diff_page(AgentPoint("a2", "a1", 1, "evaluated", 0.5, "t"), diff, flag_diff(diff), "../index.html")
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_report_says_dry_run_everywhere_and_holds_each_agents_story(tmp_path: Path) -> None:
+    """Issue 14: a dry run is said on every page and plot; the page shows the model and the
+    config, and each top agent's diagnosis, scores, reviews and diff inside the one page."""
+    run = tmp_path / "run"
+    archive, _ = build_demo_archive(run, 14, seed=2)
+    with archive:
+        best = archive.best()
+        reviewed = next(a for a in archive.agents() if archive.reviews(a.id))
+    out = tmp_path / "report"
+    result = write_report(run, out, 14)
+    assert "dry run" in result.stdout
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="dry-run"' in page and "prices are made up" in page
+    assert 'id="model"' in page and 'id="config"' in page and "scripted (dry run)" in page
+    section = page[page.index(f'id="agent-{best.id}"'):]
+    section = section[: section.index("</details>")]
+    for heading in ("Diagnosis", "Scores against the parent", "Diff against the parent", "diff --git"):
+        assert heading in section, heading
+    if reviewed.id in page:
+        reviewed_section = page[page.index(f'id="agent-{reviewed.id}"'):]
+        assert "<h3>Reviews</h3>" in reviewed_section[: reviewed_section.index("</details>")]
+    for agent_page in (out / "diffs").glob("*.html"):
+        assert 'id="dry-run"' in agent_page.read_text(encoding="utf-8"), agent_page
+    for name in ("scores", "lineage", "spend"):
+        assert "Dry run" in (out / f"{name}.svg").read_text(encoding="utf-8"), name
+
+
+def test_report_help_names_no_subcommands() -> None:
+    result = subprocess.run([sys.executable, "-m", "dgm.cli", "report", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "COMMAND" not in result.stdout and "Commands" not in result.stdout
+    assert "--top" in result.stdout

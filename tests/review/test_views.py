@@ -36,7 +36,7 @@ def test_summary_shows_flags_first_then_context_scores_cost_and_notes() -> None:
 
 
 def test_recap_and_queue() -> None:
-    assert "2 flag(s): exit-before-assert, protected-path; score change +0.200" in render(recap(packet()))
+    assert "2 flag(s): exit-before-assert (high), protected-path (high); score change +0.200" in render(recap(packet()))
     assert "Nothing waits for review" in render(pending_table([], {}))
     table = render(pending_table([packet().agent], {"a7": 2}))
     assert "a7" in table and "a3" in table and "2" in table
