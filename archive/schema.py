@@ -159,6 +159,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 WHERE step IS NULL""",
             "DROP INDEX ix_llm_calls_agent",
             f"CREATE INDEX ix_llm_calls_agent_iteration ON {LLM_CALLS}(agent_id, iteration)",
+        ),
+    ),
     Migration(
         3,
         "line comments on reviews",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from dgm.errors import RunNotFoundError
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 RUNS_DIR = Path("runs")
 
@@ -68,7 +71,7 @@ def print_json(data: Any) -> None:
 
 
 
-def resolve_agent(archive: Any, agent_id: str) -> str:
+def resolve_agent(archive: Queries, agent_id: str) -> str:
     """'best' names the best agent; anything else must be an id.
 
     Raises: archive UnknownAgentError.

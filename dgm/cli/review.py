@@ -17,6 +17,7 @@ from dgm.errors import DgmError
 
 if TYPE_CHECKING:
     from dgm.archive import Archive
+    from dgm.archive.queries import Queries
 
 app = typer.Typer(
     help="Review children's diffs: next (the default), approve, reject, note, ls, show, difftool.",
@@ -64,7 +65,7 @@ def _filter(flag: str | None, min_change: float | None, max_change: float | None
     return QueueFilter(flag, min_change, max_change, parent, iteration)
 
 
-def _resolve_id(archive: Any, agent_id: str) -> str:
+def _resolve_id(archive: Queries, agent_id: str) -> str:
     """'best' names the best agent (as in `dgm archive diff best`)."""
     return resolve_agent(archive, agent_id)
 
@@ -146,13 +147,12 @@ def _review_one(archive: Archive, agent_id: str, position: str, out: Any) -> str
     default = {"approve": "a", "reject": "r"}.get(next(iter(offered))) if len(offered) == 1 else None
     while True:
         try:
-            answer = Prompt.ask(
-                PROMPT.format(id=agent_id) + (f" [dim](enter: {ACTIONS[default]}, as its twin)[/]" if default else ""),
-                choices=list(ACTIONS) + list(ACTIONS.values()),
-                show_choices=False,
-                console=out,
-                **({"default": default, "show_default": False} if default else {}),
-            )
+            question = PROMPT.format(id=agent_id) + (f" [dim](enter: {ACTIONS[default]}, as its twin)[/]" if default else "")
+            choices = list(ACTIONS) + list(ACTIONS.values())
+            if default:
+                answer = Prompt.ask(question, choices=choices, show_choices=False, console=out, default=default, show_default=False)
+            else:
+                answer = Prompt.ask(question, choices=choices, show_choices=False, console=out)
         except EOFError:
             out.print("(end of input: stopping)")
             return "quit"
@@ -184,7 +184,7 @@ def _review_one(archive: Archive, agent_id: str, position: str, out: Any) -> str
             out.print("[dim]Give the place as path:N, e.g. agent.py:12.[/]")
             continue
         try:
-            if file is not None and line > _file_lines(archive, agent_id, file):
+            if file is not None and line is not None and line > _file_lines(archive, agent_id, file):
                 raise DgmError(f"{file} has fewer than {line} lines in {agent_id}")
             _record(archive, agent_id, "note" if action == "line-note" else action, note, out, file=file, line=line)
         except DgmError as exc:
@@ -199,7 +199,7 @@ def _parse_where(where: str) -> tuple[str | None, int | None]:
     return (path, int(number)) if path and number.isdigit() and int(number) > 0 else (None, None)
 
 
-def _open_external(archive: Any, packet: Any, action: str, path: str | None) -> None:
+def _open_external(archive: Queries, packet: Any, action: str, path: str | None) -> None:
     from dgm.review.external import difftool, open_in_editor
 
     if action == "difftool":
@@ -242,7 +242,7 @@ def _record(archive: Archive, agent_id: str, verdict: str, note: str, out: Any |
     if not outcome.recorded:
         out.print(f"{agent_id} was already {label}; nothing changed")
     elif outcome.changed:
-        past = {"approve": "approved", "reject": "rejected"}[outcome.previous]
+        past = {"approve": "approved", "reject": "rejected"}.get(outcome.previous or "", "none")
         out.print(f"{agent_id} {label} (replacing its earlier verdict: {past})" + (f": {note}" if note else ""))
     else:
         out.print(f"{agent_id} {label}{where}" + (f": {note}" if note else ""))
@@ -312,14 +312,14 @@ def add_note(
         raise DgmError("a line comment needs both --file and --line")
     archive = _open(run, readonly=False)
     ident = _resolve_id(archive, agent_id)
-    if file is not None and line > _file_lines(archive, ident, file):
+    if file is not None and line is not None and line > _file_lines(archive, ident, file):
         raise DgmError(f"{file} has fewer than {line} lines in {ident}: --line {line} is past its end")
     outcome = _record(archive, ident, "note", body, None if as_json else console(), file=file, line=line)
     if as_json:
         print_json({**outcome.to_dict(), "file": file, "line": line, "note": body})
 
 
-def _file_lines(archive: Any, agent_id: str, path: str) -> int:
+def _file_lines(archive: Queries, agent_id: str, path: str) -> int:
     tree = archive.read_tree(agent_id)
     if path not in tree:
         raise DgmError(f"{agent_id} has no file {path}")

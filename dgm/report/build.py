@@ -13,6 +13,7 @@ from dgm.review.flags import flag_diff
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
+    from dgm.archive.queries import Queries
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def build_report(archive: Queries, out_dir: Path, run_name: str = "", top: int =
     return write_report(data, diffs, out_dir, {a: p for a in diffs if (p := packet_or_none(archive, a)) is not None})
 
 
-def packet_or_none(archive: Any, agent_id: str) -> Any:
+def packet_or_none(archive: Queries, agent_id: str) -> Any:
     """The agent's review packet, or None when git lacks a commit it needs."""
     from dgm.archive import ArchiveConsistencyError
 

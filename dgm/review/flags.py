@@ -20,9 +20,12 @@ import fnmatch
 import re
 from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from dgm.review.diffparse import DiffLine, FileDiff, parse_diff
+
+if TYPE_CHECKING:
+    from dgm.archive.queries import Queries
 
 # Kinds, in the order a reviewer sees them (most suspicious first).
 PROTECTED_PATH = "protected-path"
@@ -296,7 +299,7 @@ def flag_diff(diff_text: str, rules: FlagRules = FlagRules(), parent_files: Mapp
     return sorted(flags, key=lambda f: (SEVERITIES.index(f.severity), KIND_ORDER.index(f.kind), f.path, f.lines[:1]))
 
 
-def flags_for_agent(archive: Any, agent: Any, rules: FlagRules = FlagRules(), diff: str | None = None) -> list[Flag]:
+def flags_for_agent(archive: Queries, agent: Any, rules: FlagRules = FlagRules(), diff: str | None = None) -> list[Flag]:
     """The flags of an agent's diff against its parent; none for a seed (nothing to compare with:
     the seed is the project's own code, not a change an agent made)."""
     if agent.parent_id is None:

@@ -14,6 +14,7 @@ from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
+    from dgm.archive.queries import Queries
 
 VERDICTS = (APPROVE, REJECT, NOTE)
 
@@ -127,7 +128,7 @@ class QueueFilter:
     def is_empty(self) -> bool:
         return all(v is None for v in (self.flag, self.min_change, self.max_change, self.parent, self.iteration))
 
-    def apply(self, archive: Any, agents: list[Any]) -> list[Any]:
+    def apply(self, archive: Queries, agents: list[Any]) -> list[Any]:
         scores = {a.id: a.score for a in archive.agents()} if self.min_change is not None or self.max_change is not None else {}
         kept = []
         for agent in agents:

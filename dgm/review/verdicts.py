@@ -8,10 +8,14 @@ change is recorded as a new review, so the history shows both. Notes never chang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dgm.errors import DgmError
 from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
+
+if TYPE_CHECKING:
+    from dgm.archive import Archive
+    from dgm.archive.queries import Queries
 
 
 class VerdictConflict(DgmError):
@@ -35,7 +39,7 @@ class VerdictOutcome:
         return {"id": self.agent_id, "verdict": self.verdict, "previous": self.previous, "recorded": self.recorded, "changed": self.changed}
 
 
-def current_verdict(archive: Any, agent_id: str) -> str | None:
+def current_verdict(archive: Queries, agent_id: str) -> str | None:
     return latest_verdicts(archive.reviews(agent_id)).get(agent_id)
 
 
@@ -47,7 +51,7 @@ def check_verdict(agent_id: str, verdict: str, previous: str | None, force: bool
 
 
 def record_verdict(
-    archive: Any, agent_id: str, verdict: str, note: str = "", force: bool = False,
+    archive: Archive, agent_id: str, verdict: str, note: str = "", force: bool = False,
     file: str | None = None, line: int | None = None,
 ) -> VerdictOutcome:
     """Write a verdict or note under the rule above.

@@ -97,7 +97,8 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
 
     async def verdict(request: Request) -> Response:
         form = await request.form()
-        if not access.write_allowed(form.get("csrf"), request.headers.get("origin"), request.headers.get("host")):
+        token = form.get("csrf")
+        if not access.write_allowed(token if isinstance(token, str) else None, request.headers.get("origin"), request.headers.get("host")):
             return PlainTextResponse("Forbidden: a write needs this server's page (CSRF token and Origin).", 403)
         from dgm.archive import Archive
         from dgm.archive.errors import ArchiveError
@@ -132,7 +133,7 @@ def create_app(run_dir: Path, access: Access) -> Starlette:
     async def status_json(request: Request) -> JSONResponse:
         from dgm.archive import Archive
 
-        from dgm.cli.runs_daemon import running_daemon
+        from dgm.loop.lock import running_daemon
         from dgm.config import load_config
         from dgm.loop.progress import take_snapshot
 

@@ -85,7 +85,7 @@ def side_by_side(diff: str, line_notes: Mapping[tuple[str, int], list[Any]] | No
             for old, new in zip_longest(removed, added):
                 left = Cell(old.old_no, render(old.text), "del") if old else _EMPTY
                 right = Cell(new.new_no, render(new.text), "add") if new else _EMPTY
-                view.rows.append((left, right, notes.get((fd.path, new.new_no), []) if new else []))
+                view.rows.append((left, right, notes.get((fd.path, new.new_no), []) if new and new.new_no is not None else []))
             removed.clear()
             added.clear()
 
