@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap) on a
-# Debian or Ubuntu machine. As root it runs apt-get; otherwise it prints the command to run.
+# Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap), and the
+# PostgreSQL server the archive's tests start (postgresql), on a Debian or Ubuntu machine. As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "dgm: missing system packages: ${missing[*]}" >&2

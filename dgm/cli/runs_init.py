@@ -58,8 +58,9 @@ def init(
     name: Annotated[Optional[str], typer.Option(help="The run's name (default: from the config, or the folder).")] = None,
     model: Annotated[Optional[str], typer.Option(envvar="DGM_MODEL", help="A litellm model string; empty for a dry run.")] = None,
     api_base: Annotated[Optional[str], typer.Option(envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server (Ollama, vLLM).")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="A postgresql:// URL for the archive's tables (default: archive.db in the run folder).")] = None,
 ) -> None:
-    """Create a run directory: run.toml, archive.db, agents.git, logs/; seed the archive."""
+    """Create a run directory: run.toml, archive.db (or tables in PostgreSQL), agents.git, logs/; seed the archive."""
     config = load_config(config_file) if config_file else RunConfig()
     if name:
         config.name = name
@@ -69,6 +70,8 @@ def init(
         config.model.name = model
     if api_base is not None:
         config.model.api_base = api_base
+    if db is not None:
+        config.store.url = db
     config.validate()
     from dgm.loop.preflight import check_before_start
 

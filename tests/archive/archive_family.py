@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from archive import Archive
 
@@ -24,10 +25,35 @@ class Family:
     grandchild: str
 
 
+new_store_url: Callable[[], str] | None = None
+"""Set by the `database` fixture (conftest.py) on PostgreSQL: each new run gets a fresh database."""
+
+
 def make_run(path: Path) -> Path:
     path.mkdir(parents=True)
-    (path / "run.toml").write_text('name = "test"\n')
+    store = f'\n[store]\nurl = "{new_store_url()}"\n' if new_store_url else ""
+    (path / "run.toml").write_text('name = "test"\n' + store)
     return path
+
+
+def run_sql(run: Path, statement: str) -> None:
+    """Change the run's database behind the store's back (what damage or an old dgm would do),
+    on SQLite or PostgreSQL alike."""
+    from archive.layout import RunLayout
+
+    url = RunLayout(run).store_url()
+    if url is None:
+        import sqlite3
+
+        conn = sqlite3.connect(run / "archive.db")
+        with conn:
+            conn.execute(statement)
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(statement)
 
 
 def write_seed(path: Path) -> Path:
