@@ -65,7 +65,7 @@ DIALECT_SQL: dict[str, dict[str, str]] = {
 }
 """What differs between the two databases. A dialect without 'integrity' skips the check."""
 INTEGRITY_SKIPPED = {
-    "postgresql": "page check skipped: SQLite's quick_check has no PostgreSQL counterpart that needs no superuser; the server guards its own pages (WAL, checksums)",
+    "postgresql": "page check skipped: SQLite's quick_check has no PostgreSQL counterpart (the server guards its own pages)",
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-from pg_server import PgServer, start_server
+
+from tests.pg_server import PgServer, start_server
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import sys
 import time
 
 import pytest
-from conftest import CANARY, dgm, write_config
+
+from tests.loop.conftest import CANARY, dgm, write_config
 
 READERS = (
     ("archive", "ls"),
