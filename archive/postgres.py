@@ -75,7 +75,8 @@ def translate(exc: BaseException, where: str) -> ArchiveError:
     if is_busy(exc):
         return ArchiveLockedError(f"{where} is busy ({text}); try again later")
     if type(exc).__name__ == "OperationalError" and getattr(exc, "sqlstate", None) is None:
-        return ArchiveError(f"cannot reach the archive database {where}: {text}")
+        hint = "; give the password with PGPASSWORD or ~/.pgpass, never in the URL" if "password" in text.lower() else ""
+        return ArchiveError(f"cannot reach the archive database {where}: {text}{hint}")
     return ArchiveError(f"{where}: {text}")
 
 

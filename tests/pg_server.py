@@ -25,14 +25,22 @@ class PgServer:
     def url(self, database: str) -> str:
         return f"postgresql://dgm@/{database}?host={self.socket_dir}"
 
-    def new_database(self) -> str:
-        """A new empty database; its URL (no password: the test server trusts its socket)."""
+    def new_database(self, owner: str = "dgm") -> str:
+        """A new empty database owned by `owner`; its URL (no password: the test server trusts
+        its socket, except for the role 'dgm_password')."""
         import psycopg
 
         name = f"t{next(self._names)}"
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} STRATEGY FILE_COPY")
-        return self.url(name)
+            conn.execute(f"CREATE DATABASE {name} OWNER {owner} STRATEGY FILE_COPY")
+        return self.url(name).replace("//dgm@", f"//{owner}@")
+
+    def sql(self, statement: str) -> None:
+        """Run one statement as the server's superuser (roles, grants)."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(statement)
 
     def stop(self) -> None:
         subprocess.run([str(SCRIPT), "stop", str(self.socket_dir)], check=False, capture_output=True)

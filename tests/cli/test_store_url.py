@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,10 @@ from dgm.config import parse_config
 from dgm.errors import ConfigError
 
 
-def dgm(*args: str) -> subprocess.CompletedProcess:
+def dgm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PGPASS")}
     return subprocess.run([sys.executable, "-m", "dgm.cli", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "DGM_MODEL": ""})
+                          env={**clean, "DGM_MODEL": "", **(env or {})})
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
@@ -72,3 +72,23 @@ def test_a_run_on_sqlite_never_loads_the_postgresql_driver(tmp_path):
     check = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
     assert (run / "archive.db").is_file()
+
+
+def test_the_password_comes_from_libpq_never_from_run_toml(tmp_path, pg_server):
+    """A role that must authenticate: PGPASSWORD or a password file (PGPASSFILE, as ~/.pgpass)
+    let every command in; without them, one line; the password is written nowhere."""
+    secret = "pw-4b1d-never-in-run-toml"
+    pg_server.sql(f"CREATE ROLE dgm_password LOGIN PASSWORD '{secret}'")
+    url = pg_server.new_database(owner="dgm_password")
+    run = tmp_path / "r"
+    one_line_error(dgm("init", str(run), "--db", url), "no password supplied", "PGPASSWORD or ~/.pgpass")
+    assert not run.exists()
+
+    assert dgm("init", str(run), "--db", url, env={"PGPASSWORD": secret}).returncode == 0
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"*:*:*:dgm_password:{secret}\n")
+    pgpass.chmod(0o600)
+    shown = dgm("archive", "ls", "--run", str(run), env={"PGPASSFILE": str(pgpass)})
+    assert shown.returncode == 0 and "a1" in shown.stdout, shown.stderr
+    one_line_error(dgm("archive", "ls", "--run", str(run)), "password")
+    assert all(secret not in path.read_text(errors="replace") for path in run.rglob("*") if path.is_file())
