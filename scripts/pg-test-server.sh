@@ -2,7 +2,8 @@
 # A throw-away PostgreSQL server for the tests: `start DIR` creates a cluster in DIR/data
 # listening only on a unix socket in DIR (no TCP port; trust auth, except the role
 # dgm_password, which must give its password) and prints the socket folder; `stop DIR` stops it.
-# initdb refuses to run as root, so as root the server runs as `nobody`, owning DIR.
+# initdb refuses to run as root, so as root the server runs as `nobody`, owning DIR (whose
+# parent folders must then be reachable by nobody: use a fresh folder under /tmp).
 set -euo pipefail
 cmd=${1:?usage: pg-test-server.sh start|stop DIR}
 dir=${2:?usage: pg-test-server.sh start|stop DIR}
