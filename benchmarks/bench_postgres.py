@@ -71,9 +71,9 @@ def main() -> int:
         print(f"== {args.agents} agents on SQLite (baseline), then on PostgreSQL (local server, unix socket)")
         sqlite = measure(tmp / "sqlite" / "run", args.agents, None)
         postgres = measure(tmp / "postgres" / "run", args.agents, f"postgresql://dgm@/bench?host={server}")
-        print(f"{'':28} {'SQLite':>10} {'PostgreSQL':>11} {'ratio':>7}")
+        print(f"{'':36} {'SQLite':>10} {'PostgreSQL':>11} {'ratio':>7}")
         for label, base in sqlite.items():
-            print(f"{label:28} {base:10.1f} {postgres[label]:11.1f} {postgres[label] / base:6.2f}x")
+            print(f"{label:36} {base:10.1f} {postgres[label]:11.1f} {postgres[label] / base:6.2f}x")
     finally:
         subprocess.run([str(SCRIPT), "stop", str(server)], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
