@@ -53,7 +53,6 @@ SORT_ORDER = {
 }
 SORT_KEYS = tuple(SORT_ORDER)
 
-DIALECTS = ("sqlite", "postgresql")
 DIALECT_SQL: dict[str, dict[str, str]] = {
     "sqlite": {
         "table_exists": "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :t",

@@ -4,9 +4,10 @@ or PostgreSQL (run.toml's `[store] url`) via SQLModel.
 Writes are serialised by one lock per process and one `BEGIN IMMEDIATE` transaction per call
 (so writers in other processes queue on SQLite's lock, never interleave); readers in other
 processes keep reading through WAL. On PostgreSQL, readers never wait (MVCC), job claims skip
-rows another claim holds, and agent inserts take an advisory lock (one seq, one id each). An agent's commit and ref are written inside the
-transaction before its row, so no committed row ever names a missing commit; a crash in
-between leaves at most an orphan that `verify` lists, and the next agent reuses the id.
+rows another claim holds, and agent inserts take an advisory lock (one seq, one id each).
+An agent's commit and ref are written inside the transaction before its row, so no committed
+row ever names a missing commit; a crash in between leaves at most an orphan that `verify`
+lists, and the next agent reuses the id.
 """
 
 from __future__ import annotations
