@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from archive.errors import ArchiveError, ArchiveLockedError
+from dgm.archive.errors import ArchiveError, ArchiveLockedError
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ def with_retry(fn: Callable[[], T], where: str, timeout: float | None = None) ->
     """
     import psycopg
 
-    from archive.sqlite import retry_busy
+    from dgm.archive.sqlite import retry_busy
 
     return retry_busy(fn, catch=psycopg.Error, busy=is_busy, translate=lambda exc: translate(exc, where), timeout=timeout)
 

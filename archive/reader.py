@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from archive import postgres, sqlite
-from archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
-from archive.layout import RunLayout
-from archive.queries import Queries
-from archive.schema import SCHEMA_VERSION
+from dgm.archive import postgres, sqlite
+from dgm.archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
+from dgm.archive.layout import RunLayout
+from dgm.archive.queries import Queries
+from dgm.archive.schema import SCHEMA_VERSION
 
 
 def check_schema(version: int, path: Path | str) -> None:

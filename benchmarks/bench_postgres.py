@@ -29,7 +29,7 @@ JOBS = 300
 
 def claim_rate(run_dir: Path) -> float:
     """Jobs enqueued, claimed and finished per second by one process."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(run_dir) as store:
         for i in range(JOBS):

@@ -162,7 +162,7 @@ class RunConfig:
 def check_store_url(url: str) -> None:
     """Raises: ConfigError for a URL that is neither empty nor PostgreSQL's, or that holds a
     password (run.toml is plain text; libpq reads PGPASSWORD and ~/.pgpass)."""
-    from archive.postgres import has_password, is_postgres_url
+    from dgm.archive.postgres import has_password, is_postgres_url
 
     if not url:
         return

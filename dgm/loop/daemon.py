@@ -20,7 +20,7 @@ from dgm.loop.iteration import CHILD, EVALUATE, IterationOutcome, LoopContext, e
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 if TYPE_CHECKING:
-    from archive import Archive, Job
+    from dgm.archive import Archive, Job
 
 UNEVALUATED = ("pending", "evaluating")
 
@@ -157,7 +157,7 @@ class Daemon:
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
 
     def _run_job(self, job: Job) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted

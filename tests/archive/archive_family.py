@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from archive import Archive
+from dgm.archive import Archive
 
 SEED = {
     "agent.py": b"import sys\n\ndef main():\n    print('hello')\n\nif __name__ == '__main__':\n    main()\n",
@@ -39,7 +39,7 @@ def make_run(path: Path) -> Path:
 def run_sql(run: Path, statement: str) -> list[tuple]:
     """Run one statement on the run's database behind the store's back (what damage or an old
     dgm would do), on SQLite or PostgreSQL alike; its rows, if any."""
-    from archive.layout import RunLayout
+    from dgm.archive.layout import RunLayout
 
     url = RunLayout(run).store_url()
     if url is None:
@@ -64,7 +64,7 @@ def move_to_postgresql(run: Path, url: str) -> None:
 
     import psycopg
 
-    from archive.schema import MIGRATIONS, MIGRATIONS_DDL, MIGRATIONS_TABLE, statements_for
+    from dgm.archive.schema import MIGRATIONS, MIGRATIONS_DDL, MIGRATIONS_TABLE, statements_for
 
     old = sqlite3.connect(run / "archive.db")
     version = old.execute(f"SELECT MAX(version) FROM {MIGRATIONS_TABLE}").fetchone()[0]

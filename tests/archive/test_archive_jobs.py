@@ -7,12 +7,12 @@ import subprocess
 import sys
 import time
 
-from archive import Archive
+from dgm.archive import Archive
 
 CLAIMER = """
 import json, sys, time
 from pathlib import Path
-from archive import Archive
+from dgm.archive import Archive
 run, go, ready = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 taken = []
 with Archive.open(run) as store:

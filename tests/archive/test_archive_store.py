@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from archive import (
+from dgm.archive import (
     Archive,
     InvalidTreeError,
     MissingGitRepoError,
@@ -19,8 +19,8 @@ from archive import (
     Reader,
     UnknownAgentError,
 )
-from archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from archive.schema import SCHEMA_VERSION
+from dgm.archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from dgm.archive.schema import SCHEMA_VERSION
 from sqlmodel import SQLModel
 
 from archive_family import SEED, make_run, snapshot, write_seed
@@ -209,8 +209,8 @@ def test_threads_adding_children_get_distinct_sequential_ids(family):
 def test_models_match_migrations_and_versions_are_recorded(tmp_path, database):
     run = make_run(tmp_path / "run")
     Archive.create(run).close()
-    from archive.layout import RunLayout
-    from archive.store import make_engine
+    from dgm.archive.layout import RunLayout
+    from dgm.archive.store import make_engine
 
     engine = make_engine(RunLayout(run), RunLayout(run).store_url(), readonly=True, create=False)
     actual = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in inspect(engine).get_table_names() if t != "sqlite_sequence"}
@@ -246,7 +246,7 @@ def test_making_a_child_is_the_childs_cost_not_the_parents(family):
     """The loop records a child's diagnosis, self-modification and smoke calls under the parent
     (the child does not exist yet) with the child's iteration and the step; per-agent costs
     count them for the child of that iteration, and never for the parent."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(family.run) as store:
         base = store.costs()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from archive_family import run_sql
 
-from archive import Archive, Reader
+from dgm.archive import Archive, Reader
 
 
 def git(run: Path, *args: str, input: str | None = None) -> str:

@@ -48,7 +48,7 @@ def test_a_dry_run_on_postgresql_while_the_cli_reads(tmp_path, pg_url):
     assert daemon.returncode == 0, err
     assert reads >= len(READERS), "the CLI read at least once during the run"
 
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(run_dir, readonly=True) as store:
         agents = store.agents()
