@@ -7,6 +7,7 @@ is reported without creating or touching a single file.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,19 @@ class RunLayout:
 
     def default_url(self) -> str:
         return f"sqlite:///{self.db}"
+
+    def store_url(self) -> str | None:
+        """run.toml's `[store] url` (a PostgreSQL database), or None: archive.db in the run folder.
+
+        Raises: NotARunError when run.toml cannot be read as TOML.
+        """
+        try:
+            data = tomllib.loads(self.config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise NotARunError(f"{self.config} cannot be read ({exc})") from None
+        store = data.get("store")
+        url = store.get("url") if isinstance(store, dict) else None
+        return url if isinstance(url, str) and url else None
 
     def check_run(self) -> None:
         """Raises: NotARunError when the folder is missing or holds no run.toml."""

@@ -52,7 +52,8 @@ class TaskResult(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     evaluation_id: int
     task_id: str
-    passed: bool
+    passed: int
+    """0 or 1: the frozen schema says INTEGER, and PostgreSQL refuses a boolean there."""
     duration: float
     exit_reason: str
     log_path: Optional[str] = None

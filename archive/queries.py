@@ -1,8 +1,10 @@
 """Every read of the archive, written once in plain SQL over the tables of `archive.schema`.
 
 `Queries` is shared by the light sqlite3 `Reader` (what the CLI browses with) and the SQLModel
-`Archive` (what the loop writes with); each supplies `_rows` and `_git_dir`. Parameters use
-`:name`, which both sqlite3 and SQLAlchemy's `text()` understand.
+`Archive` (what the loop writes with); each supplies `_rows`, `_git_dir` and `_dialect`.
+Parameters use `:name`, which both sqlite3 and SQLAlchemy's `text()` understand (the
+PostgreSQL reader rewrites them for psycopg). The SQL is portable between SQLite and
+PostgreSQL; the few pieces that cannot be are in `DIALECT_SQL`, and nowhere else.
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ SORT_ORDER = {
 }
 SORT_KEYS = tuple(SORT_ORDER)
 
+DIALECT_SQL: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "table_exists": "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :t",
+        "integrity": "PRAGMA quick_check",
+    },
+    "postgresql": {
+        "table_exists": "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = :t",
+    },
+}
+"""What differs between the two databases. A dialect without 'integrity' skips the check."""
+INTEGRITY_SKIPPED = {
+    "postgresql": "page check skipped: SQLite's quick_check has no PostgreSQL counterpart (the server guards its own pages)",
+}
+
 
 def child_calls(children: str) -> str:
     """What a child costs, the one rule, as SQL: the (agent_id, cost_usd, prompt_tokens,
@@ -90,21 +106,30 @@ class Queries:
 
     _git_dir: Path
     _root: Path
+    _dialect: str = "sqlite"
 
     def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
         raise NotImplementedError
 
     def integrity_problems(self) -> list[str]:
-        """SQLite's own quick check of every page and index: [] when the file is sound.
+        """SQLite's own quick check of every page and index: [] when the file is sound
+        (and on PostgreSQL, which has no such check: see `integrity_skipped`).
 
         Raises: ArchiveCorruptError when the file is too damaged to check at all.
         """
-        messages = [str(row["quick_check"]) for row in self._rows("PRAGMA quick_check")]
+        sql = DIALECT_SQL[self._dialect].get("integrity")
+        if sql is None:
+            return []
+        messages = [str(row["quick_check"]) for row in self._rows(sql)]
         return [] if messages == ["ok"] else messages
+
+    def integrity_skipped(self) -> str | None:
+        """Why this database's page check is not run (None: it is)."""
+        return INTEGRITY_SKIPPED.get(self._dialect)
 
     def schema_version(self) -> int:
         """The highest migration applied (0 for a database without the migrations table)."""
-        found = self._rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name = :t", {"t": MIGRATIONS_TABLE})
+        found = self._rows(DIALECT_SQL[self._dialect]["table_exists"], {"t": MIGRATIONS_TABLE})
         if not found:
             return 0
         return int(self._rows(f"SELECT COALESCE(MAX(version), 0) AS v FROM {MIGRATIONS_TABLE}")[0]["v"])
@@ -166,8 +191,8 @@ class Queries:
                 LEFT JOIN (SELECT parent_id, COUNT(*) AS n FROM {AGENTS} GROUP BY parent_id) c ON c.parent_id = a.id
                 LEFT JOIN ({AGENT_COSTS}) l ON l.agent_id = a.id
                 {'WHERE a.status = :status' if status else ''}
-                ORDER BY {SORT_ORDER[sort]} LIMIT :limit""",
-            {"status": status, "limit": -1 if not limit else limit},
+                ORDER BY {SORT_ORDER[sort]} {'LIMIT :limit' if limit else ''}""",
+            {"status": status, "limit": limit},
         )
         return [AgentSummary(AgentRecord.from_row(r), int(r["children"]), float(r["cost_usd"])) for r in rows]
 
@@ -326,7 +351,7 @@ class Queries:
         """Oldest first. Without `since_id`: the latest `limit` events; with it: the first
         `limit` events after it, so a follower that passes the last id it saw misses none."""
         if since_id is None:
-            sql = f"SELECT * FROM (SELECT * FROM {EVENTS} ORDER BY id DESC LIMIT :n) ORDER BY id"
+            sql = f"SELECT * FROM (SELECT * FROM {EVENTS} ORDER BY id DESC LIMIT :n) latest ORDER BY id"
         else:
             sql = f"SELECT * FROM {EVENTS} WHERE id > :since ORDER BY id LIMIT :n"
         return [EventRecord.from_row(r) for r in self._rows(sql, {"n": limit, "since": since_id})]

@@ -1,4 +1,4 @@
-"""A read-only view of a run's archive over the standard library's sqlite3.
+"""A read-only view of a run's archive over the standard library's sqlite3 (or psycopg).
 
 This is what `dgm archive ls|tree|show|diff|best|export|verify` use: it imports neither
 sqlmodel/SQLAlchemy nor GitPython (git questions go to the `git` command), so browsing a
@@ -8,18 +8,17 @@ Opening never creates a file: run checks come first, and see `archive.sqlite` fo
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from dgm.archive import sqlite
+from dgm.archive import postgres, sqlite
 from dgm.archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
 from dgm.archive.layout import RunLayout
 from dgm.archive.queries import Queries
 from dgm.archive.schema import SCHEMA_VERSION
 
 
-def check_schema(version: int, path: Path) -> None:
+def check_schema(version: int, path: Path | str) -> None:
     """Raises: ArchiveCorruptError (no schema at all), SchemaTooNewError (written by a newer
     dgm), SchemaTooOldError (needs migrating)."""
     if version == 0:  # Archive.create always migrates: a file without our tables was emptied or replaced
@@ -35,31 +34,39 @@ def check_schema(version: int, path: Path) -> None:
 
 
 class Reader(Queries):
-    """Read-only archive on sqlite3. Thread-safe: one connection, guarded by SQLite's own mutex."""
+    """Read-only archive on sqlite3 (archive.db) or psycopg (run.toml's `[store] url`).
+    Thread-safe: one connection, guarded by the driver (SQLite's mutex, psycopg's lock)."""
 
-    def __init__(self, run_dir: Path, conn: sqlite3.Connection):
+    def __init__(self, run_dir: Path, conn: Any, dialect: str = "sqlite", where: Path | str | None = None):
         self._root = Path(run_dir)
         self._layout = RunLayout(self._root)
         self._git_dir = self._layout.git
         self._conn = conn
+        self._dialect = dialect
+        self._driver: Any = sqlite if dialect == "sqlite" else postgres
+        self._where = where if where is not None else self._layout.db
 
     @classmethod
     def open(cls, run_dir: Path) -> "Reader":
         """Raises: NotARunError, MissingGitRepoError, ArchiveCorruptError, ArchiveLockedError,
-        SchemaTooNewError, SchemaTooOldError; nothing is created or modified in any case."""
+        ArchiveError (database server unreachable), SchemaTooNewError, SchemaTooOldError;
+        nothing is created or modified in any case."""
         layout = RunLayout(Path(run_dir))
-        layout.check_existing()
-        conn = sqlite.connect(layout.db, readonly=True)
-        reader = cls(layout.root, conn)
+        url = layout.store_url()
+        layout.check_existing(needs_db_file=url is None)
+        if url is None:
+            reader = cls(layout.root, sqlite.connect(layout.db, readonly=True))
+        else:
+            reader = cls(layout.root, postgres.connect(url, readonly=True), "postgresql", postgres.redact(url))
         try:
-            check_schema(reader.schema_version(), layout.db)
+            check_schema(reader.schema_version(), reader._where)
         except BaseException:
-            conn.close()
+            reader.close()
             raise
         return reader
 
     def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
-        return sqlite.with_retry(lambda: sqlite.rows(self._conn, sql, dict(params or {})), self._layout.db)
+        return self._driver.with_retry(lambda: self._driver.rows(self._conn, sql, dict(params or {})), self._where)
 
     def close(self) -> None:
         self._conn.close()

@@ -234,6 +234,8 @@ class VerifyReport:
     agents: int
     commits: int
     issues: tuple[Issue, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Checks this database cannot run, each with its reason (not issues: nothing is wrong)."""
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ models, so an old database migrates the same way as a new one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 AGENTS = "agents"
@@ -47,6 +48,9 @@ class Migration:
 
 
 PK_BY_DIALECT = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "SERIAL PRIMARY KEY"}
+REAL_BY_DIALECT = {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION"}
+"""REAL means an 8-byte float (SQLite's REAL); PostgreSQL's REAL is 4 bytes, which would round
+scores and costs, so the frozen text's REAL is spelt per dialect like `{pk}`."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -180,7 +184,8 @@ MIGRATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
 def statements_for(migration: Migration, dialect: str) -> list[str]:
     """The migration's statements for one SQL dialect (sqlite or postgresql)."""
     pk = PK_BY_DIALECT.get(dialect, PK_BY_DIALECT["sqlite"])
-    return [statement.replace("{pk}", pk) for statement in migration.statements]
+    real = REAL_BY_DIALECT.get(dialect, "REAL")
+    return [re.sub(r"\bREAL\b", real, statement.replace("{pk}", pk)) for statement in migration.statements]
 
 
 def agent_id(seq: int) -> str:

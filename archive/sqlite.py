@@ -76,6 +76,25 @@ def is_busy(exc: BaseException) -> bool:
     return "locked" in text or "busy" in text
 
 
+def retry_busy(
+    fn: Callable[[], T], *, catch: type[BaseException], busy: Callable[[BaseException], bool],
+    translate: Callable[[BaseException], ArchiveError], timeout: float | None = None,
+) -> T:
+    """Run `fn`, again while it fails with a `catch` error that is `busy`, up to the busy
+    timeout; any other such error (or busy at the deadline) is raised as `translate` names it.
+    One loop for both databases and both paths (the reader's driver calls, the store's engine)."""
+    deadline = time.monotonic() + (busy_timeout() if timeout is None else timeout)
+    delay = 0.01
+    while True:
+        try:
+            return fn()
+        except catch as exc:
+            if not busy(exc) or time.monotonic() >= deadline:
+                raise translate(exc) from None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 def with_retry(fn: Callable[[], T], path: Path | str, timeout: float | None = None) -> T:
     """Run `fn`, retrying while SQLite reports the database busy, up to the busy timeout.
 
@@ -83,18 +102,10 @@ def with_retry(fn: Callable[[], T], path: Path | str, timeout: float | None = No
     once (a WAL snapshot that cannot be upgraded, recovery by another process).
     Raises: ArchiveLockedError when still busy at the deadline.
     """
-    deadline = time.monotonic() + (busy_timeout() if timeout is None else timeout)
-    delay = 0.01
-    while True:
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() >= deadline:
-                raise translate(exc, path) from None
-        except sqlite3.DatabaseError as exc:
-            raise translate(exc, path) from None
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
+    return retry_busy(
+        fn, catch=sqlite3.DatabaseError, busy=lambda exc: isinstance(exc, sqlite3.OperationalError) and is_busy(exc),
+        translate=lambda exc: translate(exc, path), timeout=timeout,
+    )
 
 
 def rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any] | None = None) -> list[Mapping[str, Any]]:

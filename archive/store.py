@@ -1,10 +1,13 @@
-"""The run store: agents as git commits in agents.git, everything else in SQLite via SQLModel.
+"""The run store: agents as git commits in agents.git, everything else in SQLite (archive.db)
+or PostgreSQL (run.toml's `[store] url`) via SQLModel.
 
 Writes are serialised by one lock per process and one `BEGIN IMMEDIATE` transaction per call
 (so writers in other processes queue on SQLite's lock, never interleave); readers in other
-processes keep reading through WAL. An agent's commit and ref are written inside the
-transaction before its row, so no committed row ever names a missing commit; a crash in
-between leaves at most an orphan that `verify` lists, and the next agent reuses the id.
+processes keep reading through WAL. On PostgreSQL, readers never wait (MVCC), job claims skip
+rows another claim holds, and agent inserts take an advisory lock (one seq, one id each).
+An agent's commit and ref are written inside the transaction before its row, so no committed
+row ever names a missing commit; a crash in between leaves at most an orphan that `verify`
+lists, and the next agent reuses the id.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import stat
 import subprocess
 import tempfile
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
@@ -25,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, select, update
 
-from dgm.archive import gitread, sqlite
+from dgm.archive import gitread, postgres, sqlite
 from dgm.archive.errors import (
     ArchiveCorruptError,
     ArchiveError,
@@ -60,6 +62,8 @@ T = TypeVar("T")
 AUTO_PACK_EVERY = 500
 """Agents between two `git gc --auto` calls: loose objects cost a disk block each (~22 KiB
 per agent measured), packed ones about 1 KiB."""
+ADD_AGENT_LOCK = 0x64676D01
+"""PostgreSQL advisory lock key taken by each agent insert, so two writers never pick one seq."""
 SKIPPED_NAMES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
 
 
@@ -97,11 +101,14 @@ def read_dir(src: Path) -> dict[str, tuple[str, bytes]]:
 class Archive(Queries):
     """A run's archive, for reading and writing. Thread-safe; use `create` or `open`."""
 
-    def __init__(self, layout: RunLayout, engine: Any, readonly: bool):
+    def __init__(self, layout: RunLayout, engine: Any, readonly: bool, url: str | None = None):
         self._root = layout.root
         self._layout = layout
         self._git_dir = layout.git
         self._engine = engine
+        self._dialect = engine.dialect.name
+        self._driver: Any = sqlite if self._dialect == "sqlite" else postgres
+        self._where: Path | str = layout.db if url is None else postgres.redact(url)
         self._write_engine = engine.execution_options(dgm_write=True)
         self._readonly = readonly
         self._lock = threading.RLock()
@@ -111,39 +118,50 @@ class Archive(Queries):
 
     @classmethod
     def create(cls, run_dir: Path, url: str | None = None) -> "Archive":
-        """Create archive.db (or the tables at `url`), agents.git and logs/ in a run folder.
+        """Create archive.db (or the tables at `url`, by default run.toml's `[store] url`),
+        agents.git and logs/ in a run folder.
 
-        Raises: NotARunError (no run.toml), ArchiveError (an archive is already there).
+        Raises: NotARunError (no run.toml), ArchiveError (an archive is already there, or the
+        database server cannot be reached).
         """
         layout = RunLayout(Path(run_dir))
         layout.check_run()
+        url = url or layout.store_url()
         for existing in (layout.db, layout.git):
             if existing.exists() and (url is None or existing == layout.git):
                 raise ArchiveError(f"{existing} already exists; {layout.root} already holds an archive")
-        layout.logs.mkdir(exist_ok=True)
-        init_bare(layout.git)
-        store = cls(layout, make_engine(layout, url, readonly=False, create=True), readonly=False)
-        store._migrate()
+        store = cls(layout, make_engine(layout, url, readonly=False, create=True), readonly=False, url=url)
+        try:
+            if url is not None and store.schema_version() > 0:
+                raise ArchiveError(f"{store._where} already holds an archive; give each run its own database")
+            layout.logs.mkdir(exist_ok=True)
+            init_bare(layout.git)
+            store._migrate()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod
     def open(cls, run_dir: Path, readonly: bool = False, url: str | None = None) -> "Archive":
-        """Open an existing run's archive; a writable open applies pending migrations.
+        """Open an existing run's archive (archive.db, or `url`, by default run.toml's
+        `[store] url`); a writable open applies pending migrations.
 
         Raises: NotARunError, MissingGitRepoError, SchemaTooNewError, SchemaTooOldError
         (read-only), ArchiveLockedError, ArchiveCorruptError. Read-only opens create nothing.
         """
         layout = RunLayout(Path(run_dir))
+        url = url or layout.store_url()
         layout.check_existing(needs_db_file=url is None)
-        store = cls(layout, make_engine(layout, url, readonly=readonly, create=False), readonly=readonly)
+        store = cls(layout, make_engine(layout, url, readonly=readonly, create=False), readonly=readonly, url=url)
         try:
             version = store.schema_version()
             if readonly or version == 0 or version > SCHEMA_VERSION:
-                check_schema(version, layout.db)
+                check_schema(version, store._where)
             if not readonly:  # never write into a damaged file
                 damage = store.integrity_problems()
                 if damage:
-                    raise ArchiveCorruptError(f"{layout.db} is damaged ({damage[0]}); nothing was written. Restore it from a backup")
+                    raise ArchiveCorruptError(f"{store._where} is damaged ({damage[0]}); nothing was written. Restore it from a backup")
                 if version < SCHEMA_VERSION:
                     store._migrate()
         except BaseException:
@@ -182,17 +200,18 @@ class Archive(Queries):
 
     def _migrate(self) -> None:
         """Apply every migration newer than the database, each in its own transaction."""
-        dialect = self._engine.dialect.name
+        dialect = self._dialect
 
         def apply(session: Session) -> None:
             session.connection().exec_driver_sql(MIGRATIONS_DDL)
             current = session.exec(select(func.max(SchemaMigration.version))).one() or 0
             if current > SCHEMA_VERSION:
-                raise SchemaTooNewError(f"{self._layout.db} has schema version {current}, newer than this dgm ({SCHEMA_VERSION})")
+                raise SchemaTooNewError(f"{self._where} has schema version {current}, newer than this dgm ({SCHEMA_VERSION})")
+            cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             for migration in MIGRATIONS:
                 if migration.version > current:
                     for statement in statements_for(migration, dialect):
-                        session.connection().exec_driver_sql(statement)
+                        cursor.execute(statement)  # no parameters: a '%' in the SQL is literal for every driver
                     session.add(SchemaMigration(version=migration.version, name=migration.name, applied_at=now()))
 
         self._write(apply)
@@ -200,17 +219,13 @@ class Archive(Queries):
     # Plumbing
 
     def _retrying(self, fn: Callable[[], T]) -> T:
-        deadline = time.monotonic() + sqlite.busy_timeout()
-        delay = 0.01
-        while True:
-            try:
-                return fn()
-            except DBAPIError as exc:
-                original = exc.orig if exc.orig is not None else exc
-                if not sqlite.is_busy(original) or time.monotonic() >= deadline:
-                    raise sqlite.translate(original, self._layout.db) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+        def driver_error(exc: BaseException) -> BaseException:
+            return getattr(exc, "orig", None) or exc
+
+        return sqlite.retry_busy(
+            fn, catch=DBAPIError, busy=lambda exc: self._driver.is_busy(driver_error(exc)),
+            translate=lambda exc: self._driver.translate(driver_error(exc), self._where),
+        )
 
     def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
         def run() -> list[Mapping[str, Any]]:
@@ -320,6 +335,8 @@ class Archive(Queries):
         meta_text = json.dumps(meta or {}, sort_keys=True)
 
         def add(session: Session) -> AgentRecord:
+            if self._dialect == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+                session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADD_AGENT_LOCK})")
             parent = self._agent_row(session, parent_id) if parent_id else None
             seq = (session.exec(select(func.max(Agent.seq))).one() or 0) + 1
             new_id = agent_id(seq)
@@ -427,7 +444,7 @@ class Archive(Queries):
         def add(session: Session) -> None:
             self._evaluation_row(session, evaluation_id)
             session.add(TaskResult(
-                evaluation_id=evaluation_id, task_id=task_id, passed=bool(passed), duration=float(duration),
+                evaluation_id=evaluation_id, task_id=task_id, passed=int(bool(passed)), duration=float(duration),
                 exit_reason=exit_reason, log_path=str(log_path) if log_path is not None else None,
             ))
 
@@ -465,13 +482,16 @@ class Archive(Queries):
         return self._write(add)
 
     def claim_job(self, kinds: list[str] | tuple[str, ...] | None = None) -> Job | None:
-        """Atomically take the oldest queued job (of these kinds): running, attempts + 1."""
+        """Atomically take the oldest queued job (of these kinds): running, attempts + 1.
+
+        Safe with several processes: SQLite's write lock serialises claims; on PostgreSQL a
+        claim locks its row and skips rows another claim holds (FOR UPDATE SKIP LOCKED)."""
 
         def claim(session: Session) -> Job | None:
             query = select(JobRow).where(JobRow.state == "queued")
             if kinds:
                 query = query.where(JobRow.kind.in_(list(kinds)))  # type: ignore[attr-defined]
-            row = session.exec(query.order_by(JobRow.id).limit(1)).first()  # type: ignore[arg-type]
+            row = session.exec(query.order_by(JobRow.id).limit(1).with_for_update(skip_locked=True)).first()  # type: ignore[arg-type]
             if row is None:
                 return None
             row.state, row.attempts, row.started_at, row.finished_at = "running", row.attempts + 1, now(), None
@@ -552,8 +572,13 @@ def make_engine(layout: RunLayout, url: str | None, *, readonly: bool, create: b
     """An SQLAlchemy engine; SQLite files are opened through `archive.sqlite.connect` so that
     WAL, the busy timeout and the read-only rules match the light reader's."""
     url = url or layout.default_url()
+    if postgres.is_postgres_url(url):
+        return create_engine(
+            "postgresql+psycopg://", creator=lambda: postgres.connect(url, readonly=readonly, autocommit=False, mappings=False),
+            pool_pre_ping=True, pool_size=4, max_overflow=8,
+        )
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        raise ArchiveError(f"unsupported archive database URL {url.split(':', 1)[0]}:... (SQLite or postgresql:// only)")
     path = Path(url.split(":///", 1)[1]) if ":///" in url else layout.db
     engine = create_engine(
         "sqlite://", creator=lambda: sqlite.connect(path, readonly=readonly, create=create), poolclass=QueuePool, pool_size=4, max_overflow=8

@@ -20,6 +20,8 @@ class CheckedRows(Protocol):
 
     def integrity_problems(self) -> list[str]: ...
 
+    def integrity_skipped(self) -> str | None: ...
+
     def agents(self) -> list[AgentRecord]: ...
 
 
@@ -63,4 +65,5 @@ def verify(store: CheckedRows, git_dir: Path, repair: bool = False) -> VerifyRep
     accounted = {agent.commit for agent in agents} | set(refs.values())
     for sha in sorted(set(commits) - accounted):
         issues.append(Issue("orphan-commit", f"commit {sha[:12]} has no agent row (kept)", None, sha))
-    return VerifyReport(agents=len(agents), commits=len(commits), issues=tuple(issues))
+    skipped = store.integrity_skipped()
+    return VerifyReport(agents=len(agents), commits=len(commits), issues=tuple(issues), skipped=(skipped,) if skipped else ())

@@ -83,12 +83,13 @@ def mutate(files: dict[str, bytes], rng: random.Random) -> dict[str, bytes]:
     return child
 
 
-def build(run_dir: Path, n_agents: int) -> dict[str, float]:
+def build(run_dir: Path, n_agents: int, store_url: str | None = None) -> dict[str, float]:
+    """The synthetic archive, in archive.db or (store_url) in PostgreSQL."""
     from dgm.archive import Archive
 
     rng = random.Random(42)
     run_dir.mkdir(parents=True)
-    (run_dir / "run.toml").write_text('name = "bench"\n')
+    (run_dir / "run.toml").write_text('name = "bench"\n' + (f'\n[store]\nurl = "{store_url}"\n' if store_url else ""))
     seed_dir = run_dir.parent / "seed"
     for name, data in seed_files(rng).items():
         (seed_dir / name).parent.mkdir(parents=True, exist_ok=True)

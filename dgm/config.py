@@ -155,6 +155,14 @@ class SwebenchConfig:
 
 
 @dataclass
+class StoreConfig:
+    url: str = ""
+    """Where the archive's tables live: empty for archive.db in the run folder (SQLite), or a
+    PostgreSQL URL (postgresql://user@host/db, or ?host=/socket/dir). No password here: libpq
+    reads it from PGPASSWORD or ~/.pgpass. The git repository and logs stay in the run folder."""
+
+
+@dataclass
 class RunConfig:
     name: str = "demo"
     seed: int = 0
@@ -169,6 +177,7 @@ class RunConfig:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     swebench: SwebenchConfig = field(default_factory=SwebenchConfig)
     hgm: HgmConfig = field(default_factory=HgmConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     @property
     def jobs_in_flight(self) -> int:
@@ -195,7 +204,21 @@ class RunConfig:
             raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTOR_KINDS)}, not '{self.executor.kind}'")
         if self.executor.jobs_in_flight < 0:
             raise ConfigError("executor.jobs_in_flight must be 0 (loop.children_in_flight) or more")
+        check_store_url(self.store.url)
         return self
+
+
+def check_store_url(url: str) -> None:
+    """Raises: ConfigError for a URL that is neither empty nor PostgreSQL's, or that holds a
+    password (run.toml is plain text; libpq reads PGPASSWORD and ~/.pgpass)."""
+    from dgm.archive.postgres import has_password, is_postgres_url
+
+    if not url:
+        return
+    if not is_postgres_url(url):
+        raise ConfigError(f"store.url must be empty (SQLite in the run folder) or a postgresql:// URL, not '{url.split(':', 1)[0]}:...'")
+    if has_password(url):
+        raise ConfigError("store.url holds a password: remove it and use PGPASSWORD or ~/.pgpass (run.toml is plain text)")
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -210,7 +233,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, value in data.items():
         key = f"{where}.{name}" if where else name
         kind = str(fields[name].type)  # annotations are strings (from __future__ import annotations)
-        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig", "HgmConfig"):
+        if kind in ("ModelConfig", "LoopConfig", "EvalConfig", "BudgetConfig", "SandboxConfig", "ExecutorConfig", "SwebenchConfig", "HgmConfig", "StoreConfig"):
             values[name] = _build(globals()[kind], value, key)
         elif kind == "list[StageConfig]":
             if not isinstance(value, list):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the sandbox needs (docker.io, debootstrap, bubblewrap), npm for
-# the polyglot image's jest, and chromium + chromium-driver for the web view's browser tests, on a
-# Debian or Ubuntu machine. As root it runs apt-get; otherwise it prints the command to run.
+# the polyglot image's jest, chromium + chromium-driver for the web view's browser tests, and the
+# PostgreSQL server the archive's tests start (postgresql), on a Debian or Ubuntu machine. As root
+# it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
@@ -12,6 +13,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # the browser tests of `dgm serve` drive headless Chromium through Selenium
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "dgm: missing system packages: ${missing[*]}" >&2

@@ -1,4 +1,5 @@
-"""Fixtures shared across the test packages."""
+"""Fixtures shared across the test packages: a private Docker daemon, the test PostgreSQL server
+(each started on first use only)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,21 @@ def private_docker() -> Iterator[PrivateDocker]:
         if daemon.proc is None:  # a test left it stopped
             daemon.start()
         daemon.stop()
+
+
+from tests.pg_server import PgServer, start_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty PostgreSQL database for this test."""
+    return pg_server.new_database()

@@ -342,17 +342,21 @@ def best_view(agent: AgentRecord | None, count: TaskCount | None = None) -> Rend
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
-    return {"ok": report.ok, "agents": report.agents, "commits": report.commits, "issues": [dataclasses.asdict(i) for i in report.issues]}
+    return {
+        "ok": report.ok, "agents": report.agents, "commits": report.commits,
+        "issues": [dataclasses.asdict(i) for i in report.issues], "skipped": list(report.skipped),
+    }
 
 
 def verify_view(report: VerifyReport) -> RenderableType:
     summary = Text(f"{plural(report.agents, 'agent')}, {plural(report.commits, 'commit')}: ")
+    notes = [Text(f"note: {reason}", style="dim") for reason in report.skipped]
     if not report.issues:
-        return summary.append("consistent", style="bold green")
+        return Group(summary.append("consistent", style="bold green"), *notes)
     summary.append("consistent after repair" if report.ok else "INCONSISTENT", style="bold green" if report.ok else "bold red")
     table = Table(show_header=True)
     for name in ("kind", "agent", "detail", "repaired"):
         table.add_column(name)
     for issue in report.issues:
         table.add_row(Text(issue.kind, style="green" if issue.repaired else "red"), issue.agent_id or "-", issue.message, "yes" if issue.repaired else "no")
-    return Group(summary, table)
+    return Group(summary, table, *notes)

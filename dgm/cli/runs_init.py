@@ -59,8 +59,9 @@ def init(
     model: Annotated[Optional[str], typer.Option(envvar="DGM_MODEL", help="A litellm model string; empty for a dry run.")] = None,
     api_base: Annotated[Optional[str], typer.Option(envvar="DGM_API_BASE", help="Base URL of an OpenAI-compatible server (Ollama, vLLM).")] = None,
     preset: Annotated[Optional[str], typer.Option(help="Start from a named setup (dgm, hgm, ablations); 'list' names them.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="A postgresql:// URL for the archive's tables (default: archive.db in the run folder).")] = None,
 ) -> None:
-    """Create a run directory: run.toml, archive.db, agents.git, logs/; seed the archive."""
+    """Create a run directory: run.toml, archive.db (or tables in PostgreSQL), agents.git, logs/; seed the archive."""
     from dgm.presets import apply_preset, preset_lines
 
     if preset == "list":
@@ -77,6 +78,8 @@ def init(
         config.model.name = model
     if api_base is not None:
         config.model.api_base = api_base
+    if db is not None:
+        config.store.url = db
     config.validate()
     from dgm.loop.preflight import check_before_start
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from dgm.archive import Archive
 
@@ -24,10 +25,67 @@ class Family:
     grandchild: str
 
 
+new_store_url: Callable[[], str] | None = None
+"""Set by the `database` fixture (conftest.py) on PostgreSQL: each new run gets a fresh database."""
+
+
 def make_run(path: Path) -> Path:
     path.mkdir(parents=True)
-    (path / "run.toml").write_text('name = "test"\n')
+    store = f'\n[store]\nurl = "{new_store_url()}"\n' if new_store_url else ""
+    (path / "run.toml").write_text('name = "test"\n' + store)
     return path
+
+
+def run_sql(run: Path, statement: str) -> list[tuple]:
+    """Run one statement on the run's database behind the store's back (what damage or an old
+    dgm would do), on SQLite or PostgreSQL alike; its rows, if any."""
+    from dgm.archive.layout import RunLayout
+
+    url = RunLayout(run).store_url()
+    if url is None:
+        import sqlite3
+
+        conn = sqlite3.connect(run / "archive.db")
+        with conn:
+            found = conn.execute(statement).fetchall()
+        conn.close()
+        return found
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        cursor = pg.execute(statement)
+        return cursor.fetchall() if cursor.description else []
+
+
+def move_to_postgresql(run: Path, url: str) -> None:
+    """Move an old run's archive.db, at whatever schema it has, into the empty database at
+    `url` (its tables made by the same frozen migrations), and point run.toml at it."""
+    import sqlite3
+
+    import psycopg
+
+    from dgm.archive.schema import MIGRATIONS, MIGRATIONS_DDL, MIGRATIONS_TABLE, statements_for
+
+    old = sqlite3.connect(run / "archive.db")
+    version = old.execute(f"SELECT MAX(version) FROM {MIGRATIONS_TABLE}").fetchone()[0]
+    with psycopg.connect(url) as pg:
+        pg.execute(MIGRATIONS_DDL)
+        for migration in MIGRATIONS[:version]:
+            for statement in statements_for(migration, "postgresql"):
+                pg.execute(statement)
+        tables = [name for (name,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'")]
+        for table in sorted(tables, key=lambda t: t != "agents"):  # agents first: the others refer to them
+            cursor = old.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            columns = [d[0] for d in cursor.description]
+            insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+            for row in cursor:
+                pg.execute(insert, row)
+            if "id" in columns and table != "agents":  # SERIAL ids continue after the copied ones
+                pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}")
+    old.close()
+    (run / "archive.db").unlink()
+    with open(run / "run.toml", "a", encoding="utf-8") as config:
+        config.write(f'\n[store]\nurl = "{url}"\n')
 
 
 def write_seed(path: Path) -> Path:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
-from archive_family import make_run, snapshot
+from archive_family import make_run, run_sql, snapshot
 
 from dgm.archive import Archive
 
@@ -97,22 +96,19 @@ def test_unknown_agent(family):
     assert snapshot(family.run) == before and not (family.run.parent / "x").exists()
 
 
-def test_not_a_run(tmp_path):
+def test_not_a_run(tmp_path, database):
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "notes.txt").write_text("hi")
     assert_one_line_failure(dgm("archive", "ls", "--run", str(plain)), "not a run directory")
     assert_one_line_failure(dgm("archive", "ls", "--run", str(tmp_path / "missing")), "does not exist")
     half = make_run(tmp_path / "half")  # run.toml but no archive
-    assert_one_line_failure(dgm("archive", "tree", "--run", str(half)), "archive.db")
+    assert_one_line_failure(dgm("archive", "tree", "--run", str(half)), "archive.db" if database == "sqlite" else "agents.git")
     assert sorted(p.name for p in plain.iterdir()) == ["notes.txt"] and sorted(p.name for p in half.iterdir()) == ["run.toml"]
 
 
 def test_newer_schema(family):
-    conn = sqlite3.connect(family.run / "archive.db")
-    conn.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '2030-01-01')")
-    conn.commit()
-    conn.close()
+    run_sql(family.run, "INSERT INTO schema_migrations VALUES (99, 'from the future', '2030-01-01')")
     before = snapshot(family.run)
     assert_one_line_failure(dgm("archive", "ls", "--run", str(family.run)), "schema version 99", "upgrade dgm")
     from dgm.archive import SchemaTooNewError
@@ -123,6 +119,7 @@ def test_newer_schema(family):
     assert snapshot(family.run) == before
 
 
+@pytest.mark.sqlite_only("damages the archive.db file")
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_corrupt_database(family, damage):
     db = family.run / "archive.db"
@@ -159,6 +156,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.sqlite_only("SQLite's file lock: PostgreSQL readers never wait on a writer (MVCC)")
 def test_locked_database(family, monkeypatch):
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(family.run / "archive.db")], stdout=subprocess.PIPE, text=True)
     try:

@@ -27,6 +27,7 @@ def damage_a_table_page(db_path) -> None:
         handle.write(os.urandom(page_size))
 
 
+@pytest.mark.sqlite_only("damages a page of the archive.db file")
 def test_a_damaged_page_is_found_and_nothing_is_written(family):
     db_path = family.run / "archive.db"
     damage_a_table_page(db_path)
@@ -41,6 +42,7 @@ def test_a_damaged_page_is_found_and_nothing_is_written(family):
     assert digest(db_path) == before
 
 
+@pytest.mark.sqlite_only("empties the archive.db file")
 def test_an_emptied_database_is_not_rebuilt_behind_the_users_back(family):
     db_path = family.run / "archive.db"
     for suffix in ("-wal", "-shm"):

@@ -4,11 +4,9 @@ in place, verifies clean and shows the same per-agent costs as the old code did.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 
 import pytest
-from archive_family import snapshot
+from archive_family import move_to_postgresql, run_sql, snapshot
 from test_archive_cli import assert_one_line_failure, dgm
 
 from dgm.archive import Archive, Reader
@@ -16,8 +14,10 @@ from dgm.archive.schema import MAKING_STEPS, SCHEMA_VERSION
 from tests.fixtures.old_run import unpack_old_run
 
 
-def test_an_old_run_migrates_in_place_and_shows_the_same_costs(tmp_path):
+def test_an_old_run_migrates_in_place_and_shows_the_same_costs(tmp_path, database, request):
     run, expected = unpack_old_run(tmp_path)
+    if database == "postgresql":  # the same old rows, in PostgreSQL: migration 2's UPDATEs run there
+        move_to_postgresql(run, request.getfixturevalue("pg_url"))
     assert expected["schema_version"] == 1 < SCHEMA_VERSION
     before = snapshot(run)
     assert_one_line_failure(dgm("archive", "ls", "--run", str(run)), "schema version 1", "dgm archive migrate")  # readers never write
@@ -27,8 +27,7 @@ def test_an_old_run_migrates_in_place_and_shows_the_same_costs(tmp_path):
     assert migrate.returncode == 0 and f"schema version {SCHEMA_VERSION}" in migrate.stdout, migrate.stderr
     with Archive.open(run) as store:  # a second open applies nothing again
         assert store.schema_version() == SCHEMA_VERSION
-        with closing(sqlite3.connect(run / "archive.db")) as db:
-            assert [v for (v,) in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, SCHEMA_VERSION]
+        assert [v for (v,) in run_sql(run, "SELECT version FROM schema_migrations ORDER BY version")] == [1, SCHEMA_VERSION]
         agents = {a.id: a for a in store.agents()}
         calls = store.llm_calls()
         assert {c.step for c in calls} == {"diagnose", "self-modify", "smoke", "solve"}

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from dgm.archive import (
     Archive,
     InvalidTreeError,
+    MissingGitRepoError,
     NotARunError,
     PatchApplyError,
     ReadOnlyArchiveError,
@@ -205,24 +206,29 @@ def test_threads_adding_children_get_distinct_sequential_ids(family):
         assert store.verify().ok
 
 
-def test_models_match_migrations_and_versions_are_recorded(tmp_path):
+def test_models_match_migrations_and_versions_are_recorded(tmp_path, database):
     run = make_run(tmp_path / "run")
     Archive.create(run).close()
-    from sqlalchemy import create_engine
+    from dgm.archive.layout import RunLayout
+    from dgm.archive.store import make_engine
 
-    engine = create_engine(f"sqlite:///{run / 'archive.db'}")
+    engine = make_engine(RunLayout(run), RunLayout(run).store_url(), readonly=True, create=False)
     actual = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in inspect(engine).get_table_names() if t != "sqlite_sequence"}
     declared = {t.name: {c.name for c in t.columns} for t in SQLModel.metadata.sorted_tables if t.name in actual}
     assert declared == actual
+    scores = {c["name"]: c["type"] for c in inspect(engine).get_columns("agents")}
+    assert str(scores["score"]) in ("REAL", "DOUBLE PRECISION"), "8-byte floats on both (PostgreSQL's REAL is 4)"
+    assert database == "sqlite" or str(scores["score"]) == "DOUBLE PRECISION"
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT max(version) FROM schema_migrations").scalar() == SCHEMA_VERSION
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        if database == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
     with pytest.raises(Exception, match="already"):
         Archive.create(run)
 
 
-def test_create_needs_a_run_and_open_creates_nothing(tmp_path):
+def test_create_needs_a_run_and_open_creates_nothing(tmp_path, database):
     with pytest.raises(NotARunError):
         Archive.create(tmp_path / "nowhere")
     empty = tmp_path / "empty"
@@ -230,7 +236,8 @@ def test_create_needs_a_run_and_open_creates_nothing(tmp_path):
     with pytest.raises(NotARunError):
         Archive.create(empty)
     make_run(tmp_path / "bare")
-    with pytest.raises(NotARunError, match="archive.db"):
+    # SQLite: no archive.db; PostgreSQL: the (empty) database is reached only after the git check
+    with pytest.raises(NotARunError if database == "sqlite" else MissingGitRepoError, match="archive.db" if database == "sqlite" else "agents.git"):
         Archive.open(tmp_path / "bare", readonly=True)
     assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["run.toml"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from archive_family import run_sql
+
 from dgm.archive import Archive, Reader
 
 
@@ -59,12 +61,7 @@ def test_missing_ref_is_repaired_and_wrong_parent_reported(family):
         assert reader.verify().ok and not reader.verify().issues
         a3 = reader.get("a3")
     # rewrite a3's row so its recorded parent no longer matches its git parent
-    import sqlite3
-
-    conn = sqlite3.connect(family.run / "archive.db")
-    conn.execute("UPDATE agents SET parent_id = 'a2' WHERE id = 'a3'")
-    conn.commit()
-    conn.close()
+    run_sql(family.run, "UPDATE agents SET parent_id = 'a2' WHERE id = 'a3'")
     with Reader.open(family.run) as reader:
         report = reader.verify()
     assert kinds(report) == [("wrong-parent", "a3")] and a3.commit == report.issues[0].commit
