@@ -59,7 +59,7 @@ def connect(url: str, *, readonly: bool, autocommit: bool = True, mappings: bool
     import psycopg
     from psycopg.rows import dict_row, tuple_row
 
-    options = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+    options: dict[str, Any] = {"options": "-c default_transaction_read_only=on"} if readonly else {}
     try:
         return psycopg.connect(
             libpq_url(url), autocommit=autocommit, row_factory=dict_row if mappings else tuple_row,
