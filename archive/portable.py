@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dgm.archive.postgres import is_postgres_url
 from dgm.archive.errors import RunFileError
 from dgm.archive.layout import RunLayout
 from dgm.archive.schema import TASK_RESULTS
@@ -50,6 +51,9 @@ def export_run(run_dir: Path, dest: Path) -> ExportedRun:
     Raises: NotARunError / MissingGitRepoError; RunFileError when dest exists or git fails.
     """
     layout = RunLayout(Path(run_dir))
+    if is_postgres_url(layout.store_url()):
+        raise RunFileError(f"{run_dir} keeps its tables in PostgreSQL: export-run packs runs on SQLite only "
+                           "(copy the tables with pg_dump, and the run folder with agents.git and logs/)")
     layout.check_existing()
     dest = Path(dest)
     if dest.exists():

@@ -298,12 +298,13 @@ class Queries:
     def task_counts(self) -> dict[str, TaskCount]:
         """Per agent: distinct tasks it was evaluated on and how many it passed, over all its
         evaluations (a stage redone after a crash counts once). What a score rests on."""
-        key = "e.suite || char(31) || t.task_id"
+        key = "e.suite || :sep || t.task_id"  # the separator is a parameter: portable SQL
         rows = self._rows(
             f"""SELECT e.agent_id, COUNT(DISTINCT {key}) AS tasks,
-                       COUNT(DISTINCT CASE WHEN t.passed THEN {key} END) AS passed
+                       COUNT(DISTINCT CASE WHEN t.passed <> 0 THEN {key} END) AS passed
                 FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
-                WHERE e.finished_at IS NOT NULL GROUP BY e.agent_id"""
+                WHERE e.finished_at IS NOT NULL GROUP BY e.agent_id""",
+            {"sep": "\x1f"},
         )
         return {r["agent_id"]: TaskCount(int(r["passed"]), int(r["tasks"])) for r in rows}
 

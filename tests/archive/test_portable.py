@@ -36,6 +36,7 @@ def add_task_log(family) -> Path:
     return log
 
 
+@pytest.mark.sqlite_only("export-run packs the archive.db file")
 def test_an_imported_run_is_the_same_run(family, tmp_path):
     add_task_log(family)
     before = state(family.run)
@@ -51,6 +52,7 @@ def test_an_imported_run_is_the_same_run(family, tmp_path):
     assert (target / "run.toml").read_text() == (family.run / "run.toml").read_text()
 
 
+@pytest.mark.sqlite_only("export-run packs the archive.db file")
 def test_import_refuses_what_it_should(family, tmp_path):
     exported = export_run(family.run, tmp_path / "run.tar.gz")
     with pytest.raises(RunFileError, match="already exists"):
@@ -75,6 +77,7 @@ def test_import_refuses_what_it_should(family, tmp_path):
         import_run(tmp_path / "junk.tar.gz", tmp_path / "junk-run")
 
 
+@pytest.mark.sqlite_only("export-run packs the archive.db file")
 def test_the_cli_round_trip_and_one_line_errors(family, tmp_path):
     def dgm(*args):
         env = {**os.environ, "COLUMNS": "200"}
@@ -88,3 +91,16 @@ def test_the_cli_round_trip_and_one_line_errors(family, tmp_path):
     assert "consistent" in dgm("verify", "--run", str(tmp_path / "copy")).stdout
     failed = dgm("import-run", str(tmp_path / "missing.tar.gz"))
     assert failed.returncode == 2 and failed.stderr.startswith("dgm: error: ") and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_export_packs_sqlite_runs_and_refuses_postgresql_ones_in_one_line(family, tmp_path, database):
+    """export-run packs SQLite runs; a run whose tables are in PostgreSQL is refused, saying how
+    to move it instead, and nothing is written."""
+    dest = tmp_path / "r.tar.gz"
+    if database == "sqlite":
+        export_run(family.run, dest)
+        assert dest.is_file()
+        return
+    with pytest.raises(RunFileError, match="PostgreSQL.*pg_dump"):
+        export_run(family.run, dest)
+    assert not dest.exists()
