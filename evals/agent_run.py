@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sandbox import ExecResult, Limits, Mount, SandboxError, TransferCaps, TransferError
+from sandbox import ExecResult, Limits, Mount, SandboxError, SandboxLostError, TransferCaps, TransferError
 
 AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)
@@ -65,8 +65,8 @@ def run_agent(
 ) -> AgentRun:
     """Run the agent once; the agent gets `limits.exec_timeout` seconds.
 
-    Raises: SandboxError only when no session can be started (the machine, not the agent,
-    is at fault); everything the agent does wrong ends in the returned AgentRun.
+    Raises: SandboxError only when no session can be started or the machine running it was
+    lost (SandboxLostError: the machine, not the agent, is at fault); everything the agent does wrong ends in the returned AgentRun.
     """
     limits = limits or Limits()
     agent_dir = Path(agent_dir).resolve()
@@ -80,6 +80,8 @@ def run_agent(
             session.put_files("/work", dict(workspace))
             try:
                 result = session.exec(AGENT_ARGV, timeout=limits.exec_timeout, env=dict(env or {}), cwd="/work")
+            except SandboxLostError:
+                raise  # the machine went away, not the agent: the caller runs the task again elsewhere
             except SandboxError as exc:  # the session died under the agent (e.g. killed at wall time)
                 result = ExecResult(None, b"", str(exc).encode(), timed_out=True, duration=limits.exec_timeout)
             files, output_error = {}, ""
@@ -87,6 +89,8 @@ def run_agent(
                 files = session.get_files("/work", caps)
             except TransferError as exc:
                 output_error = str(exc)
+            except SandboxLostError:
+                raise
             except SandboxError as exc:
                 output_error = f"workspace lost: {exc}"
     return AgentRun(result, files, _log(result, output_error), output_error)

@@ -15,13 +15,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from evals.agent_run import AgentRun, run_agent
 from evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
 from evals.registry import get_suite
 from evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from sandbox import Limits
+from sandbox import Limits, SandboxLostError
+
+T = TypeVar("T")
 
 LOG_CHARS = 200_000
 
@@ -175,13 +177,30 @@ def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tu
         ctx.tick(len(tasks))
         return reused, True
     with ThreadPoolExecutor(ctx.workers) as pool:
-        runs = list(pool.map(lambda task: _run_one(ctx, task), tasks))
-    verdicts = suite.grade(ctx.backend, [(task, run.files) for task, (run, _) in zip(tasks, runs)])
+        runs = list(pool.map(lambda task: _again_if_lost(_run_one, ctx, task), tasks))
+    verdicts = _again_if_lost(suite.grade, ctx.backend, [(task, run.files) for task, (run, _) in zip(tasks, runs)])
     results = [_result(ctx, suite.name, stage, task, run, took, verdict) for task, (run, took), verdict in zip(tasks, runs, verdicts)]
     _record(ctx, suite.name, stage, key, results, reused_from=None)
     if ctx.cache is not None:
         ctx.cache.put(ctx.tree_hash, suite.name, key, [asdict(r) for r in results])
     return results, False
+
+
+LOST_RETRIES = 3
+"""How often a task run (or a stage's grading) starts again after the machine running its
+sandbox was lost, before the evaluation fails as the machine's fault."""
+
+
+def _again_if_lost(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, run again when its sandbox's machine went away (a cluster node died):
+    a lost machine is never the agent's failure. Its grant and sandbox are fresh each time."""
+    for attempt in range(LOST_RETRIES + 1):
+        try:
+            return fn(*args)
+        except SandboxLostError:
+            if attempt == LOST_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:

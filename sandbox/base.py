@@ -31,6 +31,12 @@ class SessionClosedError(SandboxError):
     """The session was already closed (or its container vanished)."""
 
 
+class SandboxLostError(SandboxError):
+    """The machine that ran the session went away (a cluster node died or left). Not the
+    agent's doing: the work it was part of runs again elsewhere, and is never recorded as the
+    agent's failure."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one session. Defaults follow SECURITY.md."""

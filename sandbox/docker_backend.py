@@ -223,7 +223,7 @@ class DockerBackend:
                 self._gate.wait_for(lambda: self._starting == 0, timeout=30)
         removed = 0
         try:
-            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}):
+            for container in self.client.containers.list(all=True, filters={"label": [f"{LABEL}=1"]}, ignore_removed=True):
                 owner = container.labels.get("dgm.owner", "")
                 if include_own and owner == own:
                     pass
@@ -243,7 +243,7 @@ class DockerBackend:
         while someone keeps asking."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}) if c.labels.get("dgm.owner") == own]
+            left = [c for c in self.client.containers.list(all=True, filters={"label": filters}, ignore_removed=True) if c.labels.get("dgm.owner") == own]
             if not left:
                 return
             for container in left:

@@ -1,0 +1,121 @@
+"""Sandboxes on a real Ray cluster (one head without slots, two worker nodes with two
+`dgm_sandbox` slots each) with real Docker, real git and SQLite; only the model is scripted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.conftest import CANARY, node_pids
+from tests.loop.conftest import new_run
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def run_in_process(run_dir: Path):
+    from dgm.loop.daemon import Daemon, StopConditions
+    from dgm.loop.run import open_run
+
+    with open_run(run_dir) as ctx:
+        Daemon(ctx, StopConditions(max_iterations=ctx.config.loop.max_iterations)).run()
+        return ctx.backend
+
+
+def lineage(run_dir: Path) -> list[tuple]:
+    from archive import Archive
+
+    with Archive.open(run_dir, readonly=True) as store:
+        agents = {a.id: a for a in store.agents()}
+        return sorted((a.iteration, agents[a.parent_id].iteration if a.parent_id else None, a.status, a.score)
+                      for a in agents.values())
+
+
+def test_a_dry_run_spreads_over_both_workers_and_matches_the_local_executor(ray_cluster, tmp_path):
+    address = ray_cluster.cluster.address
+    on_ray = new_run(tmp_path, "ray", iterations=2, extra=f'[executor]\nkind = "ray"\naddress = "{address}"\n')
+    local = new_run(tmp_path, "local", iterations=2)
+
+    backend = run_in_process(on_ray)
+    run_in_process(local)
+
+    placed = {p.node_id for p in backend.placements}
+    workers = {w.node_id for w in ray_cluster.workers}
+    assert placed == workers, "task runs land on both worker nodes, and only there"
+    assert ray_cluster.head_id not in placed, "a node without dgm_sandbox gets no sandbox"
+    assert {p.labels.get("purpose") for p in backend.placements} >= {"agent", "grade"}
+    assert lineage(on_ray) == lineage(local), "the same seed gives the same lineage and scores"
+    from archive import Archive
+
+    with Archive.open(on_ray, readonly=True) as store:
+        assert {"diagnose", "self-modify", "solve"} <= {row.purpose for row in store.llm_calls()}, \
+            "agents on the workers reached the model through the relay, recorded on the head"
+        assert store.verify().ok
+
+    for worker in ray_cluster.workers:
+        for pid in node_pids(worker):
+            assert CANARY.encode() not in _environ(pid), f"a worker process ({pid}) holds the provider key"
+    head_env = b"".join(_environ(pid) for pid in node_pids(ray_cluster.cluster.head_node))
+    assert CANARY.encode() in head_env, "the scan sees a key where there is one (the head)"
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes() + Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""  # ended since the listing
+
+
+SLOW_AGENT = """import sys, time
+time.sleep(6)
+print("done")
+"""
+
+
+def test_a_worker_killed_mid_evaluation_costs_the_agent_nothing(ray_cluster, tmp_path):
+    from evals.base import StagePlan, Stage
+    from evals.evaluate import evaluate
+    from evals.reuse import DiskCache
+
+    from dgm.cluster.ray_backend import RayBackend
+    from sandbox import Limits
+
+    agent = tmp_path / "agent"
+    agent.mkdir()
+    (agent / "agent.py").write_text(SLOW_AGENT)
+    backend = RayBackend(backend="docker")
+    victim = ray_cluster.workers[1]
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(report=evaluate(
+        agent, ["humaneval"], StagePlan((Stage(2),)), backend, workers=2, progress=False,
+        limits=Limits(wall_seconds=120, exec_timeout=60), cache=DiskCache(tmp_path / "cache"))))
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not any(p.node_id == victim.node_id for p in backend.placements):
+        assert time.monotonic() < deadline and thread.is_alive(), "no session was placed on the second worker"
+        time.sleep(0.2)
+    time.sleep(1.0)  # the agent is running there now
+    ray_cluster.kill(victim)
+    thread.join(180)
+    try:
+        report = result["report"]
+        assert len(report.results) == 2
+        assert all(r.exit_reason not in ("timeout", "crash") for r in report.results), \
+            [(r.task_id, r.exit_reason) for r in report.results]
+        assert [n.lost for n in backend.nodes() if n.node_id == victim.node_id] == [True]
+        rerun = [p for p in backend.placements if p.node_id != victim.node_id and p.labels.get("purpose") == "agent"]
+        assert len(rerun) >= 2, "the lost task ran again on the surviving node"
+        assert backend.sweep() >= 1, "the dead node's container is swept"
+    finally:
+        ray_cluster.add_worker()
+
+
+def test_the_local_executor_is_the_default_and_never_imports_ray():
+    code = ("import sys; import dgm.cli, dgm.cli.runs_daemon, dgm.loop.run, dgm.loop.daemon; "
+            "from dgm.config import RunConfig; assert RunConfig().executor.kind == 'local'; "
+            "assert 'ray' not in sys.modules, 'ray imported on the start-up path'")
+    subprocess.run([sys.executable, "-c", code], check=True)
