@@ -27,6 +27,8 @@ COMMANDS: dict[str, Command] = {
     "eval": Command("dgm.cli.eval", "Evaluate one agent directory on a suite, no run needed."),
     "sandbox": Command("dgm.cli.sandbox", "Build the sandbox image; check which isolation is in effect."),
     "report": Command("dgm.cli.report", "Write plots and an HTML report of a run."),
+    "worker": Command("dgm.cli.worker", "Join a Ray cluster as a sandbox node, after a sandbox self-check."),
+    "cluster": Command("dgm.cli.cluster", "Show a Ray cluster's nodes, sandbox slots and what each runs."),
 }
 
 # (module, class) of every package's base of expected errors; checked only after a failure.

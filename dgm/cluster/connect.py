@@ -35,6 +35,8 @@ def connect(address: str, local_slots: int = 0) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    if address and address != "auto":
+        probe(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     kwargs: dict[str, Any] = dict(namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
                                   include_dashboard=False)
@@ -49,6 +51,23 @@ def connect(address: str, local_slots: int = 0) -> bool:
         where = f"at {address}" if address else "locally"
         raise ClusterError(f"cannot reach the Ray cluster {where}: {first}") from None
     return True
+
+
+def probe(address: str, seconds: float = 5.0) -> None:
+    """A TCP connection to the address's port, because Ray itself waits minutes for a head
+    that is not there.
+
+    Raises: ClusterError when nothing answers.
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"not a Ray address: {address!r} (use auto, host:port or ray://host:10001)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def disconnect() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ RESOURCE = "dgm_sandbox"
 MOUNT_CAPS = TransferCaps(max_bytes=64 * 1024 * 1024, max_files=5_000, max_file_bytes=16 * 1024 * 1024)
 """What a read-only mount may weigh when it is sent to a node (an agent's tree, a task)."""
 REFRESH_SECONDS = 2.0
+HOST_PREFIX = "dgm-host:"
+"""Node hosts are named actors (dgm-host:<head pid>:<node id>) so `dgm cluster` can ask them."""
 
 
 @dataclass
@@ -73,7 +76,7 @@ class RayBackend:
 
     def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
                  gateway_socket: Path | None = None, max_request_bytes: int = 1_000_000,
-                 start_timeout: float = 600.0):
+                 start_timeout: float = 600.0, host_class: type = NodeHost):
         import ray
 
         from dgm.cluster.bridge import GatewayBridge
@@ -82,6 +85,7 @@ class RayBackend:
         self._backend, self._image = backend, image
         self._max_request_bytes = max_request_bytes
         self.start_timeout = start_timeout
+        self._host_class = host_class
         here = ray.get_runtime_context().get_node_id()
         self._bridge = None
         if gateway_socket is not None:  # on the head's node, where the gateway's socket is
@@ -108,8 +112,8 @@ class RayBackend:
             for node_id, slots in alive.items():
                 if slots <= 0 or node_id in self._nodes:
                     continue
-                host = ray.remote(NodeHost).options(
-                    num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
+                host = ray.remote(self._host_class).options(
+                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
                 ).remote(self._backend, self._image, self._bridge, self._max_request_bytes)
                 self._nodes[node_id] = NodeSlots(node_id, host, slots)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from archive import Archive, Job
 
 UNEVALUATED = ("pending", "evaluating")
+LOST_ATTEMPTS = 3
+"""Attempts of a job whose sandbox's machine was lost before the job fails."""
 
 
 @dataclass
@@ -165,10 +167,7 @@ class Daemon:
         archive = self.ctx.archive
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
-            if job.kind == EVALUATE:
-                outcome = self._evaluate(job.payload["agent"], iteration, parent)
-            else:
-                outcome = run_iteration(self.ctx, iteration, parent)
+            outcome = self._attempt(job, iteration, parent)
         except (NoBackendError, SandboxStartError, ScriptExhausted):
             raise  # the machine (or the test's script) is broken: stop loudly; the job resumes later
         except BudgetExhausted as exc:
@@ -184,6 +183,22 @@ class Daemon:
             archive.finish_job(job.id, ok=True)
         with self.state.lock:
             self.state.finished.append(outcome)
+
+    def _attempt(self, job: Job, iteration: int, parent: str) -> IterationOutcome:
+        """The job, run again (it is idempotent on what it finished) while the machine running
+        one of its sandboxes is lost: a lost cluster node is never the agent's failure."""
+        from sandbox import SandboxLostError
+
+        for attempt in range(LOST_ATTEMPTS):
+            try:
+                if job.kind == EVALUATE:
+                    return self._evaluate(job.payload["agent"], iteration, parent)
+                return run_iteration(self.ctx, iteration, parent)
+            except SandboxLostError as exc:
+                if attempt + 1 == LOST_ATTEMPTS:
+                    raise
+                self.ctx.archive.log_event("sandbox-lost", f"iteration {iteration}: {exc}; running it again")
+        raise AssertionError("unreachable")
 
     def _evaluate(self, agent_id: str, iteration: int, parent: str) -> IterationOutcome:
         agent = self.ctx.archive.get(agent_id)

@@ -119,3 +119,61 @@ def test_the_local_executor_is_the_default_and_never_imports_ray():
             "from dgm.config import RunConfig; assert RunConfig().executor.kind == 'local'; "
             "assert 'ray' not in sys.modules, 'ray imported on the start-up path'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_head_refuses_forged_or_unsafe_results_from_a_node(ray_cluster):
+    from dgm.cluster.node_host import NodeHost
+    from dgm.cluster.ray_backend import RayBackend
+    from sandbox import SandboxError, TransferError
+
+    class ForgingHost(NodeHost):  # a compromised node
+        def call(self, key, method, args, kwargs):
+            got_key, result = super().call(key, method, args, kwargs)
+            if method == "get_files":
+                return got_key, {"../../etc/cron.d/x": b"owned"}
+            return "someone-else", result
+
+    backend = RayBackend(backend="docker", host_class=ForgingHost)
+    with backend.start() as session:
+        with pytest.raises(SandboxError, match="did not open"):
+            session.exec(["true"])
+        with pytest.raises(TransferError, match="unsafe path"):
+            session.get_files("/work")
+    assert backend.refused == 1
+
+
+def test_cluster_view_shows_slots_and_sessions_and_a_hard_stop_removes_them(ray_cluster):
+    from dgm.cluster.ray_backend import RayBackend
+    from dgm.cluster.worker import cluster_view
+
+    backend = RayBackend(backend="docker")
+    session = backend.start(labels={"purpose": "agent", "task": "t-1"})
+    views = {v.node_id: v for v in cluster_view()}
+    assert views[ray_cluster.head_id].slots == 0
+    assert sorted(views[w.node_id].slots for w in ray_cluster.workers) == [2, 2]
+    assert [r["task"] for r in views[session.node_id].running] == ["t-1"]
+    assert views[session.node_id].backend == "docker"
+    assert backend.sweep("no-such-run", include_own=True) >= 1, "a hard stop closes this head's sessions"
+    assert not any(v.running for v in cluster_view())
+    session.close()
+
+
+def test_an_unreachable_cluster_is_one_line_and_a_non_zero_exit(tmp_path):
+    from tests.loop.conftest import dgm
+
+    run_dir = new_run(tmp_path, "gone", iterations=1)
+    result = dgm("run", "--run", str(run_dir), "--executor", "ray", "--ray-address", "127.0.0.1:1", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["dgm: error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused"]
+
+
+def test_a_worker_proves_its_sandbox_first_and_passes_no_key_to_ray(monkeypatch):
+    from dgm.cluster.worker import prepare_sandbox, ray_start_argv, worker_env
+
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("DGM_MODEL", "gpt-x")
+    env = worker_env()
+    assert CANARY not in env.values() and env["DGM_MODEL"] == "gpt-x"
+    assert prepare_sandbox("docker", "dgm-sandbox:latest") == "docker", "the self-check passes here"
+    argv = ray_start_argv("10.0.0.1:6379", 3)
+    assert argv[1:4] == ["start", "--address", "10.0.0.1:6379"] and '{"dgm_sandbox": 3}' in argv
