@@ -32,6 +32,9 @@ class ModelConfig:
     """Seconds before one upstream call is abandoned (then retried)."""
     max_retries: int = 4
     """Retries with backoff on rate limits, timeouts and server errors."""
+    scripted_latency: float = 0.0
+    """Seconds each call of the scripted (dry-run) model takes, to stand in for a real
+    model's wait in benchmarks; real models ignore it."""
 
     @property
     def is_dry_run(self) -> bool:
@@ -151,6 +154,8 @@ class RunConfig:
             raise ConfigError(f"sandbox.backend must be auto, docker or bwrap, not '{self.sandbox.backend}'")
         if self.executor.kind not in EXECUTOR_KINDS:
             raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTOR_KINDS)}, not '{self.executor.kind}'")
+        if self.model.scripted_latency < 0:
+            raise ConfigError("model.scripted_latency must be 0 or more")
         if self.executor.local_slots < 0:
             raise ConfigError("executor.local_slots must be 0 or more")
         if self.executor.jobs_in_flight < 0:

@@ -106,7 +106,11 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in ray.nodes() if n.get("Alive")}
+        try:
+            listed = ray.nodes()
+        except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
+            raise SandboxStartError(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+        alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
             for node_id, slots in alive.items():
