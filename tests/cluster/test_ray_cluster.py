@@ -177,3 +177,36 @@ def test_a_worker_proves_its_sandbox_first_and_passes_no_key_to_ray(monkeypatch)
     assert prepare_sandbox("docker", "dgm-sandbox:latest") == "docker", "the self-check passes here"
     argv = ray_start_argv("10.0.0.1:6379", 3)
     assert argv[1:4] == ["start", "--address", "10.0.0.1:6379"] and '{"dgm_sandbox": 3}' in argv
+
+
+HEAD = """import sys, time
+import ray
+ray.init(address=sys.argv[1], namespace="dgm", log_to_driver=False)
+from dgm.cluster.ray_backend import RayBackend
+session = RayBackend(backend="docker").start(labels={"run": "head-killed"})
+session.exec(["true"])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_head_killed_with_kill_9_leaves_no_sandbox_on_the_workers(ray_cluster):
+    from dgm.cluster.ray_backend import RayBackend
+
+    head = subprocess.Popen([sys.executable, "-c", HEAD, ray_cluster.cluster.address], stdout=subprocess.PIPE, text=True)
+    try:
+        assert head.stdout.readline().strip() == "ready"
+        assert _containers("head-killed"), "the head's sandbox runs on a worker"
+    finally:
+        head.kill()
+        head.wait()
+    backend = RayBackend(backend="docker")
+    deadline = time.monotonic() + 60
+    while _containers("head-killed"):  # the node's host ends with its dead owner, or the sweep removes it
+        assert time.monotonic() < deadline, "a sandbox of the killed head is left on a worker"
+        backend.sweep("head-killed")
+        time.sleep(0.5)
+
+
+def _containers(run: str) -> list[str]:
+    return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=dgm.run={run}"], capture_output=True, text=True).stdout.split()
