@@ -98,6 +98,8 @@ class RayBackend:
         self._turn = itertools.count()
         self.placements: list[Placement] = []
         self.refused = 0
+        self.lost_sessions = 0
+        """Sessions whose node died under them (their work ran again elsewhere)."""
         self.refresh()
 
     # -- nodes ------------------------------------------------------------------------------
@@ -259,6 +261,8 @@ class RaySession:
         except BaseException as exc:
             if _is_lost(exc):
                 self._backend._lost(self._node)
+                with self._backend._cond:
+                    self._backend.lost_sessions += 1
                 self._release()
                 raise SandboxLostError(f"the cluster node running sandbox {self.id} was lost") from None
             raise _cause(exc) from None

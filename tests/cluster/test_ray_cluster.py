@@ -107,6 +107,7 @@ def test_a_worker_killed_mid_evaluation_costs_the_agent_nothing(ray_cluster, tmp
         assert all(r.exit_reason not in ("timeout", "crash") for r in report.results), \
             [(r.task_id, r.exit_reason) for r in report.results]
         assert [n.lost for n in backend.nodes() if n.node_id == victim.node_id] == [True]
+        assert backend.lost_sessions >= 1, "the node died under a running sandbox"
         rerun = [p for p in backend.placements if p.node_id != victim.node_id and p.labels.get("purpose") == "agent"]
         assert len(rerun) >= 2, "the lost task ran again on the surviving node"
         assert backend.sweep() >= 1, "the dead node's container is swept"
@@ -210,3 +211,45 @@ def test_a_head_killed_with_kill_9_leaves_no_sandbox_on_the_workers(ray_cluster)
 
 def _containers(run: str) -> list[str]:
     return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=dgm.run={run}"], capture_output=True, text=True).stdout.split()
+
+
+def test_a_run_goes_on_when_a_worker_dies_and_no_job_or_task_is_charged_for_it(ray_cluster, tmp_path):
+    from archive import Archive
+
+    from dgm.loop.daemon import Daemon, StopConditions
+    from dgm.loop.run import open_run
+    from tests.loop.conftest import dgm, write_config
+
+    address = ray_cluster.cluster.address
+    config = write_config(tmp_path / "dies.toml", iterations=2, extra=f'[executor]\nkind = "ray"\naddress = "{address}"\n')
+    slow = config.read_text().replace('name = "scripted:dry-run"', 'name = "scripted:dry-run"\nscripted_latency = 0.5')
+    config.write_text(slow)  # the model takes its time, so the node dies under a running agent
+    run_dir = tmp_path / "dies"
+    dgm("init", str(run_dir), "--config", str(config), check=True)
+    victim = ray_cluster.workers[0]
+    held: dict = {}
+
+    def daemon() -> None:
+        with open_run(run_dir) as ctx:
+            held["backend"] = ctx.backend
+            Daemon(ctx, StopConditions(max_iterations=2)).run()
+
+    thread = threading.Thread(target=daemon)
+    thread.start()
+    deadline = time.monotonic() + 90
+    while not any(p.node_id == victim.node_id and p.labels.get("purpose") == "agent"
+                  for p in getattr(held.get("backend"), "placements", [])):
+        assert time.monotonic() < deadline and thread.is_alive(), "no agent ran on the first worker"
+        time.sleep(0.1)
+    ray_cluster.kill(victim)
+    try:
+        thread.join(240)
+        assert not thread.is_alive()
+        assert held["backend"].lost_sessions >= 1, "the node died under a running sandbox"
+        with Archive.open(run_dir, readonly=True) as store:
+            assert [j.state for j in store.jobs()] == ["done"] * 3, "no job failed for the lost node"
+            assert all(a.status in ("evaluated", "invalid") for a in store.agents())
+            reasons = {r.exit_reason for a in store.agents() for e in store.evaluations(a.id) for r in store.task_results(e.id)}
+            assert not reasons & {"timeout", "crash"}, reasons
+    finally:
+        ray_cluster.add_worker()
