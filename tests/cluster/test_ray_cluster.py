@@ -110,7 +110,6 @@ def test_a_worker_killed_mid_evaluation_costs_the_agent_nothing(ray_cluster, tmp
         assert backend.lost_sessions >= 1, "the node died under a running sandbox"
         rerun = [p for p in backend.placements if p.node_id != victim.node_id and p.labels.get("purpose") == "agent"]
         assert len(rerun) >= 2, "the lost task ran again on the surviving node"
-        assert backend.sweep() >= 1, "the dead node's container is swept"
     finally:
         ray_cluster.add_worker()
 
