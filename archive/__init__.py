@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from archive.errors import (
+from dgm.archive.errors import (
     ArchiveConsistencyError,
     ArchiveCorruptError,
     ArchiveError,
@@ -32,30 +32,30 @@ from archive.errors import (
 )
 
 _LAZY = {
-    "Archive": "archive.store",
-    "Reader": "archive.reader",
-    "best_agent": "archive.records",
-    "AgentRecord": "archive.records",
-    "AgentSummary": "archive.records",
-    "EvaluationRecord": "archive.records",
-    "TaskResultRecord": "archive.records",
-    "EventRecord": "archive.records",
-    "ReviewRecord": "archive.records",
-    "FileChange": "archive.records",
-    "Issue": "archive.records",
-    "Job": "archive.records",
-    "LLMCallRecord": "archive.records",
-    "ParentCandidate": "archive.records",
-    "Spend": "archive.records",
-    "VerifyReport": "archive.records",
-    "SCHEMA_VERSION": "archive.schema",
+    "Archive": "dgm.archive.store",
+    "Reader": "dgm.archive.reader",
+    "best_agent": "dgm.archive.records",
+    "AgentRecord": "dgm.archive.records",
+    "AgentSummary": "dgm.archive.records",
+    "EvaluationRecord": "dgm.archive.records",
+    "TaskResultRecord": "dgm.archive.records",
+    "EventRecord": "dgm.archive.records",
+    "ReviewRecord": "dgm.archive.records",
+    "FileChange": "dgm.archive.records",
+    "Issue": "dgm.archive.records",
+    "Job": "dgm.archive.records",
+    "LLMCallRecord": "dgm.archive.records",
+    "ParentCandidate": "dgm.archive.records",
+    "Spend": "dgm.archive.records",
+    "VerifyReport": "dgm.archive.records",
+    "SCHEMA_VERSION": "dgm.archive.schema",
 }
 
 __all__ = sorted([*_LAZY, *(name for name in dir() if name.endswith("Error"))])
 
 if TYPE_CHECKING:
-    from archive.reader import Reader
-    from archive.records import (
+    from dgm.archive.reader import Reader
+    from dgm.archive.records import (
         AgentRecord,
         AgentSummary,
         EvaluationRecord,
@@ -71,8 +71,8 @@ if TYPE_CHECKING:
         VerifyReport,
         best_agent,
     )
-    from archive.schema import SCHEMA_VERSION
-    from archive.store import Archive
+    from dgm.archive.schema import SCHEMA_VERSION
+    from dgm.archive.store import Archive
 
 
 def __getattr__(name: str) -> Any:

@@ -11,8 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from archive.errors import ArchiveConsistencyError, ArchiveError, InvalidTreeError, MissingGitRepoError
-from archive.records import FileChange
+from dgm.archive.errors import ArchiveConsistencyError, ArchiveError, InvalidTreeError, MissingGitRepoError
+from dgm.archive.records import FileChange
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 CHANGE_NAMES = {"A": "added", "D": "deleted", "M": "modified", "T": "type-changed"}

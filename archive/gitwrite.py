@@ -20,8 +20,8 @@ import git
 from gitdb import IStream, LooseObjectDB
 from gitdb.exc import BadObject
 
-from archive.errors import InvalidTreeError, MissingGitRepoError
-from archive.gitread import safe_relative
+from dgm.archive.errors import InvalidTreeError, MissingGitRepoError
+from dgm.archive.gitread import safe_relative
 
 AUTHOR = "dgm <dgm@localhost>"
 FILE, EXECUTABLE, TREE = "100644", "100755", "40000"

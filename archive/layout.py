@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.errors import MissingGitRepoError, NotARunError, UnknownAgentError
+from dgm.archive.errors import MissingGitRepoError, NotARunError, UnknownAgentError
 
 AGENT_ID_RE = re.compile(r"^[a-z]+[0-9]+$")
 

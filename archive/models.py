@@ -12,7 +12,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from archive import schema
+from dgm.archive import schema
 
 
 class Agent(SQLModel, table=True):

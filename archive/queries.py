@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from archive import gitread
-from archive.errors import ArchiveError, UnknownAgentError
-from archive.records import (
+from dgm.archive import gitread
+from dgm.archive.errors import ArchiveError, UnknownAgentError
+from dgm.archive.records import (
     AgentRecord,
     AgentSummary,
     EvaluationRecord,
@@ -28,7 +28,7 @@ from archive.records import (
     VerifyReport,
     best_agent,
 )
-from archive.schema import (
+from dgm.archive.schema import (
     AGENTS,
     EVALUATIONS,
     EVENTS,
@@ -301,7 +301,7 @@ class Queries:
     def verify(self, repair: bool = False) -> "VerifyReport":
         """Check the database against git both ways (see `archive.verify`); `repair` only
         re-creates missing refs of existing commits, so it is safe from a reader."""
-        from archive.verify import verify
+        from dgm.archive.verify import verify
 
         return verify(self, self._git_dir, repair=repair)
 
@@ -310,6 +310,6 @@ class Queries:
 
         Raises: UnknownAgentError for an id that could not be an agent's.
         """
-        from archive.layout import RunLayout
+        from dgm.archive.layout import RunLayout
 
         return RunLayout(self._root).agent_logs(agent_id)

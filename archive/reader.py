@@ -12,11 +12,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from archive import sqlite
-from archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
-from archive.layout import RunLayout
-from archive.queries import Queries
-from archive.schema import SCHEMA_VERSION
+from dgm.archive import sqlite
+from dgm.archive.errors import ArchiveCorruptError, SchemaTooNewError, SchemaTooOldError
+from dgm.archive.layout import RunLayout
+from dgm.archive.queries import Queries
+from dgm.archive.schema import SCHEMA_VERSION
 
 
 def check_schema(version: int, path: Path) -> None:

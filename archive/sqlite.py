@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from archive.errors import ArchiveCorruptError, ArchiveError, ArchiveLockedError
+from dgm.archive.errors import ArchiveCorruptError, ArchiveError, ArchiveLockedError
 
 T = TypeVar("T")
 

@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, select, update
 
-from archive import gitread, sqlite
-from archive.errors import (
+from dgm.archive import gitread, sqlite
+from dgm.archive.errors import (
     ArchiveCorruptError,
     ArchiveError,
     InvalidTreeError,
@@ -34,13 +34,13 @@ from archive.errors import (
     ReadOnlyArchiveError,
     SchemaTooNewError,
 )
-from archive.gitwrite import EXECUTABLE, FILE, GitWriter, init_bare
-from archive.layout import RunLayout
-from archive.models import Agent, Evaluation, Event, JobRow, LLMCall, Review, SchemaMigration, StateEntry, TaskResult
-from archive.queries import Queries
-from archive.reader import check_schema
-from archive.records import AgentRecord, Job, VerifyReport
-from archive.schema import (
+from dgm.archive.gitwrite import EXECUTABLE, FILE, GitWriter, init_bare
+from dgm.archive.layout import RunLayout
+from dgm.archive.models import Agent, Evaluation, Event, JobRow, LLMCall, Review, SchemaMigration, StateEntry, TaskResult
+from dgm.archive.queries import Queries
+from dgm.archive.reader import check_schema
+from dgm.archive.records import AgentRecord, Job, VerifyReport
+from dgm.archive.schema import (
     AGENT_STATUSES,
     MIGRATIONS,
     MIGRATIONS_DDL,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from archive import gitread
-from archive.records import AgentRecord, Issue, VerifyReport
-from archive.schema import AGENT_REF_PREFIX, agent_ref
+from dgm.archive import gitread
+from dgm.archive.records import AgentRecord, Issue, VerifyReport
+from dgm.archive.schema import AGENT_REF_PREFIX, agent_ref
 
 
 class CheckedRows(Protocol):

@@ -84,7 +84,7 @@ def mutate(files: dict[str, bytes], rng: random.Random) -> dict[str, bytes]:
 
 
 def build(run_dir: Path, n_agents: int) -> dict[str, float]:
-    from archive import Archive
+    from dgm.archive import Archive
 
     rng = random.Random(42)
     run_dir.mkdir(parents=True)
@@ -203,7 +203,7 @@ def main() -> int:
         n = args.agents
         print(per_agent("archive.db (+wal)", size([run_dir / "archive.db", *run_dir.glob("archive.db-*")]), n))
         print(per_agent("agents.git, as the store left it (gc --auto every 500 agents)", size([run_dir / "agents.git"]), n))
-        from archive import Archive
+        from dgm.archive import Archive
 
         with Archive.open(run_dir) as store:
             start = time.perf_counter()

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "evals"))
 def official(workers: int) -> tuple[float, int]:
     from he_official import run_official
 
-    from evals.humaneval import problems
+    from dgm.evals.humaneval import problems
 
     samples = [(p.task_id, p.canonical_solution) for p in problems()]
     start = time.perf_counter()
@@ -29,9 +29,9 @@ def official(workers: int) -> tuple[float, int]:
 
 
 def ours(backend, workers: int) -> tuple[float, int]:
-    from evals.grading import GradingSetup, grade_jobs
-    from evals.humaneval import function_job, problems
-    from sandbox import Limits
+    from dgm.evals.grading import GradingSetup, grade_jobs
+    from dgm.evals.humaneval import function_job, problems
+    from dgm.sandbox import Limits
 
     jobs = [function_job(p.task_id, p, p.prompt + p.canonical_solution, filename="solution.py", tests=[p.test]) for p in problems()]
     setup = GradingSetup(limits=Limits(wall_seconds=1800, memory_mb=2048, pids=512, cpus=float(workers), output_bytes=64_000))
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", default="docker")
     args = parser.parse_args()
-    import sandbox
+    from dgm import sandbox
 
     backend = sandbox.open_backend(args.backend)
     ours(backend, args.workers)  # warm the image cache and imports

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive import Archive
+from dgm.archive import Archive
 from dgm.config import BudgetConfig, ModelConfig, RunConfig, dump_config
 from dgm.llm import Gateway, GatewayLimits, ScriptedModel
 

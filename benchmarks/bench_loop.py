@@ -24,7 +24,7 @@ def loop_overhead(run_dir: Path, n_children: int) -> list[float]:
     from dgm.loop.daemon import Daemon, StopConditions
     from dgm.loop.iteration import LoopContext
 
-    from archive import Archive
+    from dgm.archive import Archive
 
     store = Archive.open(run_dir)
     ctx = LoopContext(run_dir, RunConfig(name="bench"), store, backend=None, gateway=None, executor=None)  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def agent_dir(tmp: Path) -> Path:
 
 
 def open_gateway(stack: ExitStack, tmp: Path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.config import ModelConfig, RunConfig, dump_config
     from dgm.llm import Gateway
@@ -66,8 +66,8 @@ def open_gateway(stack: ExitStack, tmp: Path):
 
 def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=None) -> tuple[float, int]:
     """`slots` threads each doing `rounds` task runs; returns (seconds, runs that finished ok)."""
-    from evals.agent_run import run_agent
-    from sandbox import Limits
+    from dgm.evals.agent_run import run_agent
+    from dgm.sandbox import Limits
 
     done = []
     limits = Limits(wall_seconds=300, exec_timeout=240, memory_mb=256)
@@ -104,7 +104,7 @@ def container_memory() -> tuple[int, int]:
 
 
 def local_section(quick: bool) -> list[tuple[int, float, float]]:
-    from sandbox import open_backend
+    from dgm.sandbox import open_backend
 
     rows = []
     for slots in ((2, 8) if quick else (2, 8, 32)):
@@ -138,7 +138,7 @@ def ray_section(quick: bool) -> tuple[list[tuple[int, float]], float]:
     from ray.cluster_utils import Cluster
 
     from dgm.cluster.ray_backend import RayBackend
-    from sandbox import open_backend
+    from dgm.sandbox import open_backend
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     store = 80 * 1024 * 1024

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
-from sandbox import BatchItem, Limits, SandboxError, open_backend
-from sandbox.layout import DEFAULT_IMAGE, rootfs_dir
+from dgm.sandbox import BatchItem, Limits, SandboxError, open_backend
+from dgm.sandbox.layout import DEFAULT_IMAGE, rootfs_dir
 
 ROUNDS = 10
 SNIPPETS = 200

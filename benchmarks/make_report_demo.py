@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive import Reader
+from dgm.archive import Reader
 
 from dgm.report import build_report
 from dgm.report.demo import build_demo_archive

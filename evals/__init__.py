@@ -5,8 +5,8 @@ errors), suites by name (`get_suite`, `suite_names`), one agent run (`run_agent`
 staged evaluation (`evaluate` -> EvaluationReport). Suite modules load lazily.
 """
 
-from evals.agent_run import AgentRun, run_agent
-from evals.base import (
+from dgm.evals.agent_run import AgentRun, run_agent
+from dgm.evals.base import (
     EvalError,
     LLMAccess,
     NoLLM,
@@ -18,10 +18,10 @@ from evals.base import (
     UnknownSuiteError,
     Verdict,
 )
-from evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate
-from evals.plan import parse_stage_plan
-from evals.registry import get_suite, suite_names
-from evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
+from dgm.evals.evaluate import GRADE_MARK, EvaluationReport, StageResult, TaskResult, evaluate
+from dgm.evals.plan import parse_stage_plan
+from dgm.evals.registry import get_suite, suite_names
+from dgm.evals.reuse import EvalArchive, dir_tree_hash, task_ids_key
 
 __all__ = [
     "GRADE_MARK",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sandbox import ExecResult, Limits, Mount, SandboxError, SandboxLostError, TransferCaps, TransferError
+from dgm.sandbox import ExecResult, Limits, Mount, SandboxError, SandboxLostError, TransferCaps, TransferError
 
 AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)

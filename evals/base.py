@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, ContextManager, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-from sandbox import Backend, Mount
+from dgm.sandbox import Backend, Mount
 
 
 class EvalError(Exception):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from evals.humaneval import problems
-from evals.humaneval_fix import DATA, FixTask, docstring_examples, fix_job
-from evals.mutations import pick_mutations
+from dgm.evals.humaneval import problems
+from dgm.evals.humaneval_fix import DATA, FixTask, docstring_examples, fix_job
+from dgm.evals.mutations import pick_mutations
 
 CANDIDATES = 4
 DEFAULT_SEED = 0
@@ -30,7 +30,7 @@ def build(backend, seed: int = DEFAULT_SEED) -> dict:
         for i, m in enumerate(pick_mutations(canonical, problem.entry_point, f"{seed}:{problem.task_id}", CANDIDATES)):
             jobs.append(fix_job(f"{problem.task_id}#{i}", fix, m.apply(canonical)))
             meta.append((problem.task_id, m, m.apply(canonical)))
-    from evals.grading import grade_jobs
+    from dgm.evals.grading import grade_jobs
 
     verdicts = grade_jobs(backend, jobs)
     canonical_ok: dict[str, bool] = {}
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
-    import sandbox
+    from dgm import sandbox
 
     data = build(sandbox.open_backend(args.backend), args.seed)
     DATA.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
-from evals.base import Task, TaskFormatError, Verdict
-from sandbox import Backend, Limits, SandboxError
+from dgm.evals.base import Task, TaskFormatError, Verdict
+from dgm.sandbox import Backend, Limits, SandboxError
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py", "*.pth", "pytest.ini", "tox.ini", "setup.cfg")
 DEFAULT_PROTECTED = ("test_*.py", "*_test.py", "tests/*")

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
-from evals.agent_run import AgentRun, run_agent
-from evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
-from evals.registry import get_suite
-from evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
-from sandbox import Limits, SandboxLostError
+from dgm.evals.agent_run import AgentRun, run_agent
+from dgm.evals.base import LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
+from dgm.evals.registry import get_suite
+from dgm.evals.reuse import DiskCache, EvalArchive, dir_tree_hash, task_ids_key
+from dgm.sandbox import Limits, SandboxLostError
 
 T = TypeVar("T")
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from evals.base import Verdict
-from sandbox import TRUSTED_PYTHON, Backend, BatchItem, ExecResult, Limits, Mount
+from dgm.evals.base import Verdict
+from dgm.sandbox import TRUSTED_PYTHON, Backend, BatchItem, ExecResult, Limits, Mount
 
 HARNESS = Path(__file__).parent / "harness"
 P = int(

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
-from evals.base import Task, Verdict
-from evals.grading import GradeJob, GradingSetup, grade_jobs
-from sandbox import Backend
+from dgm.evals.base import Task, Verdict
+from dgm.evals.grading import GradeJob, GradingSetup, grade_jobs
+from dgm.sandbox import Backend
 
 INSTRUCTION = """\
 Complete the Python function `{entry}` in `solution.py` (in your workspace) so that it does

@@ -18,10 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evals.base import Task, Verdict
-from evals.grading import GradeJob
-from evals.humaneval import Problem, function_job, grade_file, problems, task_id_of
-from sandbox import Backend
+from dgm.evals.base import Task, Verdict
+from dgm.evals.grading import GradeJob
+from dgm.evals.humaneval import Problem, function_job, grade_file, problems, task_id_of
+from dgm.sandbox import Backend
 
 DATA = Path(__file__).parent / "data" / "humaneval_fix.json"
 SUITE = "humaneval-fix"

@@ -3,7 +3,7 @@ score so far is at least 0.4."""
 
 from __future__ import annotations
 
-from evals.base import EvalError, Stage, StagePlan
+from dgm.evals.base import EvalError, Stage, StagePlan
 
 
 def parse_stage_plan(text: str, seed: int = 0) -> StagePlan:

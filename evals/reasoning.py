@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from evals.base import EvalError, Task, Verdict
-from evals.grading import GradeJob, GradingSetup, grade_jobs
-from sandbox import Backend, Mount
+from dgm.evals.base import EvalError, Task, Verdict
+from dgm.evals.grading import GradeJob, GradingSetup, grade_jobs
+from dgm.sandbox import Backend, Mount
 
 DEFAULT_FAMILIES = ("basic_arithmetic", "gcd", "letter_counting", "caesar_cipher", "word_sorting")
 DEFAULT_SIZE = 10

@@ -7,13 +7,13 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from evals.base import Suite, UnknownSuiteError
+from dgm.evals.base import Suite, UnknownSuiteError
 
 SUITES: dict[str, tuple[str, str]] = {
-    "humaneval": ("evals.humaneval", "HumanEvalSuite"),
-    "humaneval-fix": ("evals.humaneval_fix", "HumanEvalFixSuite"),
-    "reasoning": ("evals.reasoning", "ReasoningSuite"),
-    "custom": ("evals.custom", "CustomSuite"),
+    "humaneval": ("dgm.evals.humaneval", "HumanEvalSuite"),
+    "humaneval-fix": ("dgm.evals.humaneval_fix", "HumanEvalFixSuite"),
+    "reasoning": ("dgm.evals.reasoning", "ReasoningSuite"),
+    "custom": ("dgm.evals.custom", "CustomSuite"),
 }
 
 

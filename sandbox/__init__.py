@@ -1,6 +1,6 @@
 """Isolation backends: the only way this project runs agent code."""
 
-from sandbox.base import (
+from dgm.sandbox.base import (
     Backend,
     BatchItem,
     ExecResult,
@@ -15,8 +15,8 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
-from sandbox.layout import TRUSTED_PYTHON
-from sandbox.select_backend import BackendStatus, describe_backends, open_backend
+from dgm.sandbox.layout import TRUSTED_PYTHON
+from dgm.sandbox.select_backend import BackendStatus, describe_backends, open_backend
 
 __all__ = [
     "TRUSTED_PYTHON",

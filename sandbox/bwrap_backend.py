@@ -28,12 +28,12 @@ import uuid
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sandbox.base import Limits, Mount, SandboxStartError
-from sandbox.cgroups import PREFIX, CgroupError, CgroupHost, SessionCgroup, find_host
-from sandbox.cgroups import sweep as sweep_cgroups
-from sandbox.layout import RUNNER_ARGV, check_mounts, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
-from sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
-from sandbox.session import RunnerSession
+from dgm.sandbox.base import Limits, Mount, SandboxStartError
+from dgm.sandbox.cgroups import PREFIX, CgroupError, CgroupHost, SessionCgroup, find_host
+from dgm.sandbox.cgroups import sweep as sweep_cgroups
+from dgm.sandbox.layout import RUNNER_ARGV, check_mounts, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
+from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
+from dgm.sandbox.session import RunnerSession
 
 MARKER = "dgm-session="
 """Argument given to every session's runner so the host can find its processes."""
@@ -48,7 +48,7 @@ def bwrap_problem(root: Path | None = None) -> str | None:
         return "bubblewrap is missing: apt-get install bubblewrap"
     if shutil.which("prlimit") is None:
         return "prlimit is missing: apt-get install util-linux"
-    from sandbox.image_build import rootfs_ready
+    from dgm.sandbox.image_build import rootfs_ready
 
     if not rootfs_ready(root):
         return f"the sandbox root filesystem is not built ({root}): dgm sandbox build --backend bwrap"

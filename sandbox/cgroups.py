@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.base import Limits, SandboxError
+from dgm.sandbox.base import Limits, SandboxError
 
 PREFIX = "dgm-"
 """Every session group is named PREFIX + session id, so a sweep can find leftovers."""

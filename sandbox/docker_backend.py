@@ -14,10 +14,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from sandbox.base import Limits, Mount, SandboxError, SandboxStartError
-from sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
-from sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
-from sandbox.session import RunnerSession
+from dgm.sandbox.base import Limits, Mount, SandboxError, SandboxStartError
+from dgm.sandbox.layout import LABEL, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
+from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
+from dgm.sandbox.session import RunnerSession
 
 _swept = False
 

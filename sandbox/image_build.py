@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from sandbox.base import SandboxError
-from sandbox.layout import (
+from dgm.sandbox.base import SandboxError
+from dgm.sandbox.layout import (
     TRUSTED_PYTHON,
     MOUNT_POINTS,
     RUNNER_HOST,
@@ -181,7 +181,7 @@ def build_image(image: str, force: bool = False, method: str = "auto") -> BuildR
 
     Raises: BuildError (and SandboxError when no daemon answers).
     """
-    from sandbox.docker_backend import connect, docker_errors
+    from dgm.sandbox.docker_backend import connect, docker_errors
 
     client = connect()
     with build_lock():
@@ -206,7 +206,7 @@ def build_image(image: str, force: bool = False, method: str = "auto") -> BuildR
 
 
 def base_image_available(client: object, pull: bool) -> bool:
-    from sandbox.docker_backend import docker_errors
+    from dgm.sandbox.docker_backend import docker_errors
 
     try:
         client.images.get(":".join(BASE_IMAGE))  # type: ignore[attr-defined]
@@ -227,7 +227,7 @@ def import_rootfs(client: object, image: str) -> None:
 
     Raises: BuildError.
     """
-    from sandbox.docker_backend import docker_errors
+    from dgm.sandbox.docker_backend import docker_errors
 
     root = rootfs_dir()
     repo, _, tag = image.partition(":")
@@ -256,7 +256,7 @@ def import_rootfs(client: object, image: str) -> None:
 
 def prune_old_images(client: object) -> None:
     """Remove our earlier builds that a rebuild left untagged (they only take disk)."""
-    from sandbox.docker_backend import docker_errors
+    from dgm.sandbox.docker_backend import docker_errors
 
     try:
         for old in client.images.list(filters={"dangling": True, "label": VERSION_LABEL}):  # type: ignore[attr-defined]

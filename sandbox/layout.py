@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Sequence
 
-from sandbox.base import Mount, SandboxStartError
+from dgm.sandbox.base import Mount, SandboxStartError
 
 DEFAULT_IMAGE = "dgm-sandbox:latest"
 SANDBOX_UID = 10001

@@ -14,7 +14,7 @@ import struct
 import time
 from typing import Any
 
-from sandbox.base import SandboxError
+from dgm.sandbox.base import SandboxError
 
 
 class ChannelClosed(SandboxError):

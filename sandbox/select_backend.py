@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.base import Backend, NoBackendError, SandboxError
-from sandbox.layout import DEFAULT_IMAGE
+from dgm.sandbox.base import Backend, NoBackendError, SandboxError
+from dgm.sandbox.layout import DEFAULT_IMAGE
 
 BACKENDS = ("docker", "bwrap")
 
@@ -20,7 +20,7 @@ class BackendStatus:
 
 
 def docker_status(image: str = DEFAULT_IMAGE) -> BackendStatus:
-    from sandbox.docker_backend import DockerBackend
+    from dgm.sandbox.docker_backend import DockerBackend
 
     try:
         backend = DockerBackend(image)
@@ -31,8 +31,8 @@ def docker_status(image: str = DEFAULT_IMAGE) -> BackendStatus:
 
 
 def bwrap_status() -> BackendStatus:
-    from sandbox.bwrap_backend import bwrap_limits_note, bwrap_problem
-    from sandbox.layout import rootfs_dir
+    from dgm.sandbox.bwrap_backend import bwrap_limits_note, bwrap_problem
+    from dgm.sandbox.layout import rootfs_dir
 
     problem = bwrap_problem()
     return BackendStatus("bwrap", problem is None, problem or f"root filesystem {rootfs_dir()}; {bwrap_limits_note()}")
@@ -52,14 +52,14 @@ def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE) -> Backend:
         raise NoBackendError(f"unknown sandbox backend '{name}': choose auto, docker or bwrap")
     problems = []
     if name in ("auto", "docker"):
-        from sandbox.docker_backend import DockerBackend
+        from dgm.sandbox.docker_backend import DockerBackend
 
         try:
             return DockerBackend(image)
         except SandboxError as exc:
             problems.append(f"docker: {exc}")
     if name in ("auto", "bwrap"):
-        from sandbox.bwrap_backend import BwrapBackend
+        from dgm.sandbox.bwrap_backend import BwrapBackend
 
         try:
             return BwrapBackend()

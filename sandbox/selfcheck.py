@@ -9,7 +9,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 
-from sandbox.base import Backend, Limits
+from dgm.sandbox.base import Backend, Limits
 
 PROBE = r"""
 import json, os, socket

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sandbox.base import (
+from dgm.sandbox.base import (
     BatchItem,
     ExecResult,
     Limits,
@@ -23,8 +23,8 @@ from sandbox.base import (
     TransferCaps,
     TransferError,
 )
-from sandbox.protocol import Channel, ChannelClosed, ChannelTimeout, ReplyTooLarge
-from sandbox.transfer import check_sandbox_dir, pack_files, read_dir, unpack_untrusted
+from dgm.sandbox.protocol import Channel, ChannelClosed, ChannelTimeout, ReplyTooLarge
+from dgm.sandbox.transfer import check_sandbox_dir, pack_files, read_dir, unpack_untrusted
 
 GRACE = 5.0
 """Seconds the host waits past a command's own timeout before it kills the session."""

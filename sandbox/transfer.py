@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
-from sandbox.base import TransferCaps, TransferError
+from dgm.sandbox.base import TransferCaps, TransferError
 
 
 def check_relpath(name: str) -> str:

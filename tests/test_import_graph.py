@@ -122,7 +122,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read():
     runtime, _ = graph()
-    assert "archive.verify" in runtime["archive.queries"], "lazy imports inside functions count"
+    assert "dgm.archive.verify" in runtime["dgm.archive.queries"], "lazy imports inside functions count"
     assert "dgm.loop.iteration" in runtime["dgm.loop.daemon"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

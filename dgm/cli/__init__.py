@@ -33,9 +33,9 @@ COMMANDS: dict[str, Command] = {
 
 # (module, class) of every package's base of expected errors; checked only after a failure.
 EXPECTED_ERRORS = (
-    ("archive.errors", "ArchiveError"),
-    ("sandbox.base", "SandboxError"),
-    ("evals.base", "EvalError"),
+    ("dgm.archive.errors", "ArchiveError"),
+    ("dgm.sandbox.base", "SandboxError"),
+    ("dgm.evals.base", "EvalError"),
     ("dgm.errors", "DgmError"),
 )
 

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from archive.schema import AGENT_STATUSES as STATUSES
+from dgm.archive.schema import AGENT_STATUSES as STATUSES
 
 from dgm.cli.common import JsonOption, RunOption, console, print_json, resolve_run
 
@@ -31,7 +31,7 @@ AgentArg = Annotated[str, typer.Argument(help="An agent id, e.g. a12 ('best' for
 
 
 def _reader(run: Path | None):  # -> archive.Reader
-    from archive.reader import Reader
+    from dgm.archive.reader import Reader
 
     return Reader.open(resolve_run(run))
 
@@ -39,7 +39,7 @@ def _reader(run: Path | None):  # -> archive.Reader
 def _resolve(reader, agent_id: str) -> str:
     """'best' names the best agent; anything else must be an id."""
     if agent_id == "best":
-        from archive.errors import UnknownAgentError
+        from dgm.archive.errors import UnknownAgentError
 
         best = reader.best()
         if best is None:
@@ -57,7 +57,7 @@ def ls(
     json_output: JsonOption = False,
 ) -> None:
     """List agents: id, parent, iteration, status, score, children, cost."""
-    from archive.queries import SORT_KEYS
+    from dgm.archive.queries import SORT_KEYS
 
     from dgm.cli.archive_views import ls_json, ls_table
 
@@ -183,7 +183,7 @@ def verify(
 def migrate(run: RunOption = None) -> None:
     """Bring a run made by an older dgm up to this version's schema, in place (what 'dgm run'
     does on opening; the browsing commands never write, so they ask for this first)."""
-    from archive.store import Archive
+    from dgm.archive.store import Archive
 
     run_dir = resolve_run(run)
     with Archive.open(run_dir) as store:

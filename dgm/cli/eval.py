@@ -51,8 +51,8 @@ def main(
     json_out: JsonOption = False,
 ) -> None:
     """Run the agent on each task in a sandbox, grade in fresh sandboxes, print results."""
-    import sandbox
-    from evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
+    from dgm import sandbox
+    from dgm.evals import EvalError, Stage, StagePlan, evaluate, parse_stage_plan
 
     from dgm.loop.run import open_eval_model
 

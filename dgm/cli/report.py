@@ -19,7 +19,7 @@ def report(
     top: Annotated[int, typer.Option(min=1, help="How many top agents the page lists, each with its diff.")] = 20,
 ) -> None:
     """Score over iterations, the lineage tree, spend by purpose, and a page with the top agents."""
-    from archive import Reader
+    from dgm.archive import Reader
 
     from dgm.report import build_report
 

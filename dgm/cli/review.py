@@ -33,10 +33,10 @@ def _open(run: Path | None, readonly: bool) -> Any:
     """The run's archive: the light sqlite3 Reader for reading, the store for verdicts."""
     run_dir = resolve_run(run or (_group_run[0] if _group_run else None))
     if readonly:
-        from archive import Reader
+        from dgm.archive import Reader
 
         return Reader.open(run_dir)
-    from archive import Archive
+    from dgm.archive import Archive
 
     return Archive.open(run_dir)
 

@@ -16,7 +16,7 @@ app = typer.Typer(add_completion=False, help="Create a run, seeding its archive 
 
 
 def seed_dir(name: str) -> Path:
-    import archive
+    from dgm import archive
 
     path = Path(archive.__file__).parent / "seeds" / name
     if not (path / "agent.py").is_file():
@@ -29,7 +29,7 @@ def create_run(path: Path, config: RunConfig) -> Path:
 
     Raises: ConfigError when the path already holds something.
     """
-    from archive import Archive
+    from dgm.archive import Archive
 
     if path.exists() and (is_run_dir(path) or any(path.iterdir())):
         raise ConfigError(f"{path} already exists and is not empty; choose another path")

@@ -17,7 +17,7 @@ def status(run: RunOption = None, json_output: JsonOption = False) -> None:
     """Show children in flight, the best agent, spend against budget and recent events."""
     run_dir = resolve_run(run)
     config = load_config(run_dir / "run.toml")
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.lock import running_daemon
     from dgm.loop.progress import render_snapshot, take_snapshot

@@ -21,8 +21,8 @@ def build(
     image: ImageOption = "dgm-sandbox:latest",
 ) -> None:
     """Build the bubblewrap root filesystem and the Docker image (offline when no registry answers)."""
-    from sandbox.base import SandboxError
-    from sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox.base import SandboxError
+    from dgm.sandbox.image_build import build_image, build_rootfs
 
     if backend not in ("docker", "bwrap", "all"):
         raise typer.BadParameter("--backend must be docker, bwrap or all")
@@ -54,8 +54,8 @@ def check(
     image: ImageOption = "dgm-sandbox:latest",
 ) -> None:
     """Say which backend is in effect and run a short isolation self-check (exit 1 on any failure)."""
-    from sandbox import describe_backends, open_backend
-    from sandbox.selfcheck import run_self_check
+    from dgm.sandbox import describe_backends, open_backend
+    from dgm.sandbox.selfcheck import run_self_check
 
     out = console()
     out.soft_wrap = True

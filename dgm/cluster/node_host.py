@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping
 
-from sandbox import Limits, Mount, Session, open_backend
-from sandbox.transfer import check_relpath, check_sandbox_dir
+from dgm.sandbox import Limits, Mount, Session, open_backend
+from dgm.sandbox.transfer import check_relpath, check_sandbox_dir
 
 from dgm.llm.gateway import SANDBOX_DIR, SOCKET_NAME, TOKEN_NAME
 
@@ -100,7 +100,7 @@ class NodeHost:
 
         Raises: SessionClosedError for a key this node does not hold.
         """
-        from sandbox import SessionClosedError
+        from dgm.sandbox import SessionClosedError
 
         if method not in SESSION_METHODS:
             raise SessionClosedError(f"no such session call {method!r}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from sandbox import (
+from dgm.sandbox import (
     BatchItem,
     ExecResult,
     Limits,
@@ -32,7 +32,7 @@ from sandbox import (
     TransferCaps,
     TransferError,
 )
-from sandbox.transfer import check_files, read_dir
+from dgm.sandbox.transfer import check_files, read_dir
 
 from dgm.cluster.node_host import NodeHost, new_key
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME

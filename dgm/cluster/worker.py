@@ -25,8 +25,8 @@ def prepare_sandbox(backend: str, image: str) -> str:
 
     Raises: ClusterError naming the failed check or the missing piece.
     """
-    from sandbox import SandboxError, open_backend
-    from sandbox.selfcheck import run_self_check
+    from dgm.sandbox import SandboxError, open_backend
+    from dgm.sandbox.selfcheck import run_self_check
 
     try:
         chosen = open_backend(backend, image=image)
@@ -46,8 +46,8 @@ def prepare_sandbox(backend: str, image: str) -> str:
 
 
 def _build(backend: str, image: str) -> None:
-    from sandbox import SandboxError
-    from sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox import SandboxError
+    from dgm.sandbox.image_build import build_image, build_rootfs
 
     steps = ([lambda: build_image(image)] if backend in ("auto", "docker") else []) + \
             ([build_rootfs] if backend in ("auto", "bwrap") else [])

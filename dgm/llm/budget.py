@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.schema import MAKING_STEPS
+from dgm.archive.schema import MAKING_STEPS
 
 from dgm.config import BudgetConfig
 from dgm.errors import BudgetExhausted

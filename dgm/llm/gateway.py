@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from archive.schema import PURPOSES, STEPS
+from dgm.archive.schema import PURPOSES, STEPS
 
 from dgm.config import RunConfig
 from dgm.errors import BudgetExhausted
@@ -164,7 +164,7 @@ class Gateway:
         Raises: GatewayError when the gateway is not started or the purpose or step is unknown;
         on exit, ScriptExhausted if the scripted model ran out while serving this grant.
         """
-        from sandbox import Mount
+        from dgm.sandbox import Mount
 
         if purpose not in PURPOSES:
             raise GatewayError(f"unknown purpose '{purpose}' (known: {', '.join(PURPOSES)})")

@@ -20,7 +20,7 @@ from dgm.loop.iteration import CHILD, EVALUATE, IterationOutcome, LoopContext, e
 from dgm.loop.selection import Candidate, select_parent, selection_rng
 
 if TYPE_CHECKING:
-    from archive import Archive, Job
+    from dgm.archive import Archive, Job
 
 UNEVALUATED = ("pending", "evaluating")
 LOST_ATTEMPTS = 3
@@ -159,7 +159,7 @@ class Daemon:
         archive.log_event("selected", f"iteration {iteration}: parent {parent.id} (score {parent.score:.3f})", agent_id=parent.id)
 
     def _run_job(self, job: Job) -> None:
-        from sandbox import NoBackendError, SandboxStartError
+        from dgm.sandbox import NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -187,7 +187,7 @@ class Daemon:
     def _attempt(self, job: Job, iteration: int, parent: str) -> IterationOutcome:
         """The job, run again (it is idempotent on what it finished) while the machine running
         one of its sandboxes is lost: a lost cluster node is never the agent's failure."""
-        from sandbox import SandboxLostError
+        from dgm.sandbox import SandboxLostError
 
         for attempt in range(LOST_ATTEMPTS):
             try:

@@ -17,8 +17,8 @@ from dgm.loop.child import SMOKE_INSTRUCTION, SMOKE_WORKSPACE, clean_tree, inval
 from dgm.loop.diagnose import Diagnosis, FailedTask, diagnosis_messages, parse_diagnosis, self_modify_instruction
 
 if TYPE_CHECKING:
-    from archive import Archive
-    from sandbox import Backend
+    from dgm.archive import Archive
+    from dgm.sandbox import Backend
 
     from dgm.llm import Gateway
     from dgm.loop.executor import Executor
@@ -67,7 +67,7 @@ class LoopContext:
         self.on_change()
 
     def limits(self, wall_seconds: float) -> Any:
-        from sandbox import Limits
+        from dgm.sandbox import Limits
 
         sb = self.config.sandbox
         return Limits(wall_seconds=wall_seconds, exec_timeout=wall_seconds, memory_mb=sb.memory_mb, pids=sb.pids, cpus=sb.cpus)
@@ -162,7 +162,7 @@ def recent_failures(archive: Any, agent_id: str, limit: int) -> list[FailedTask]
 def agent_side(log: str, exit_reason: str) -> str:
     """What the agent did, and only that the grader said no: the grader's report can quote
     hidden tests, which must not reach the agent that rewrites itself (through the diagnosis)."""
-    from evals import GRADE_MARK
+    from dgm.evals import GRADE_MARK
 
     own = log.split(GRADE_MARK, 1)[0]
     return f"{own}\n--- graded: failed ({exit_reason}); the hidden tests are not shown ---"
@@ -187,7 +187,7 @@ def run_in_sandbox(
 ) -> tuple[dict[str, bytes], str]:
     """Run an agent in a sandbox for a making step; its calls are recorded under `agent_id`
     (the parent) with the child's `iteration` and `step`."""
-    from evals import run_agent
+    from dgm.evals import run_agent
 
     with ctx.gateway.grant(agent_id=agent_id, task_id=task_id, purpose=purpose, iteration=iteration, step=step) as mounts:
         run = run_agent(
@@ -225,7 +225,7 @@ def smoke_test(ctx: LoopContext, iteration: int, parent_id: str, child_files: Ma
 
 
 def evaluate_child(ctx: LoopContext, iteration: int, parent_id: str, child_id: str) -> IterationOutcome:
-    from evals import Stage, StagePlan, evaluate
+    from dgm.evals import Stage, StagePlan, evaluate
 
     archive = ctx.archive
     ctx.gateway.budget.check(agent_id=child_id, task_id=None)

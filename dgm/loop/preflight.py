@@ -11,7 +11,7 @@ def check_before_start(config: RunConfig) -> None:
 
     Raises: ConfigError, UnknownSuiteError.
     """
-    from evals import get_suite
+    from dgm.evals import get_suite
 
     from dgm.errors import ConfigError
     from dgm.llm import missing_credentials

@@ -22,9 +22,9 @@ from dgm.loop.lock import daemon_lock
 from dgm.loop.preflight import check_before_start
 
 if TYPE_CHECKING:
-    from archive import Archive
-    from evals.reuse import DiskCache
-    from sandbox import Backend
+    from dgm.archive import Archive
+    from dgm.evals.reuse import DiskCache
+    from dgm.sandbox import Backend
 
     from dgm.llm import Gateway
 
@@ -46,7 +46,7 @@ def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopCon
     Raises: ConfigError, DaemonBusyError (another daemon has the run), NotARunError and the
     archive's errors, NoBackendError (no sandbox backend works here), ClusterError.
     """
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.executor import make_executor
 
@@ -67,7 +67,7 @@ def open_sandboxes(config: RunConfig, gateway: Gateway, stack: ExitStack) -> Bac
 
     Raises: NoBackendError; ClusterError when the cluster cannot be used.
     """
-    from sandbox import open_backend
+    from dgm.sandbox import open_backend
 
     if config.executor.kind != "ray":
         return open_backend(config.sandbox.backend, image=config.sandbox.image)
@@ -100,7 +100,7 @@ def hard_stop(archive: Archive, backend: Backend, run_name: str) -> HardStop:
     transactions keep every write whole. Never raises: a third signal or a broken archive
     only shortens the clean-up, since the caller must be able to leave regardless.
     """
-    from sandbox import SandboxError
+    from dgm.sandbox import SandboxError
 
     in_flight = 0
     try:
@@ -133,8 +133,8 @@ def open_eval_model(model: str | None, api_base: str) -> Iterator[EvalModel]:
     if not model:
         yield EvalModel(None, None, lambda: 0.0)
         return
-    from archive import Archive
-    from evals.reuse import DiskCache, cache_root
+    from dgm.archive import Archive
+    from dgm.evals.reuse import DiskCache, cache_root
 
     from dgm.config import ModelConfig, dump_config
 

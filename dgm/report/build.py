@@ -49,7 +49,7 @@ def build_report(archive: Any, out_dir: Path, run_name: str = "", top: int = 20)
 def diff_or_note(archive: Any, agent_id: str) -> str:
     """The agent's diff; when git lacks its commit, a note saying so (the rest of the report
     is still worth having)."""
-    from archive import ArchiveConsistencyError
+    from dgm.archive import ArchiveConsistencyError
 
     try:
         return archive.diff(agent_id)

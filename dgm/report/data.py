@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from archive.records import best_agent
+from dgm.archive.records import best_agent
 
 from dgm.report.ledger import CallPoint
 from dgm.review.gate import latest_verdicts

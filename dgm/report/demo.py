@@ -64,7 +64,7 @@ def build_demo_archive(run_dir: Path, n_agents: int, seed: int = 0, name: str = 
     """Create a run at `run_dir` with `n_agents` agents (the seed included), evaluations,
     ledger rows and, with `reviewer`, a synthetic reviewer's verdicts. Returns the open
     archive and what was written."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     rng = random.Random(seed)
     _write_run_dir(run_dir, name)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from archive.schema import PURPOSES
+from dgm.archive.schema import PURPOSES
 
 from dgm.report.data import ReportData, score_curve
 from dgm.report.layout import layered_layout, parent_indices, path_to_root, radial_layout

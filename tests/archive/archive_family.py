@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive import Archive
+from dgm.archive import Archive
 
 SEED = {
     "agent.py": b"import sys\n\ndef main():\n    print('hello')\n\nif __name__ == '__main__':\n    main()\n",

@@ -14,7 +14,7 @@ import time
 import pytest
 from archive_family import make_run, snapshot
 
-from archive import Archive
+from dgm.archive import Archive
 
 
 def dgm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -114,7 +114,7 @@ def test_newer_schema(family):
     conn.close()
     before = snapshot(family.run)
     assert_one_line_failure(dgm("archive", "ls", "--run", str(family.run)), "schema version 99", "upgrade dgm")
-    from archive import SchemaTooNewError
+    from dgm.archive import SchemaTooNewError
 
     for readonly in (True, False):
         with pytest.raises(SchemaTooNewError):
@@ -130,7 +130,7 @@ def test_corrupt_database(family, damage):
     before = snapshot(family.run)
     for command in ("ls", "tree", "best"):
         assert_one_line_failure(dgm("archive", command, "--run", str(family.run)), "archive.db")
-    from archive import ArchiveCorruptError
+    from dgm.archive import ArchiveCorruptError
 
     for readonly in (True, False):
         with pytest.raises(ArchiveCorruptError):
@@ -166,7 +166,7 @@ def test_locked_database(family, monkeypatch):
         started = time.monotonic()
         proc = dgm("archive", "ls", "--run", str(family.run), env={"DGM_ARCHIVE_BUSY_TIMEOUT": "0.3"})
         assert_one_line_failure(proc, "locked", "archive.db")
-        from archive import ArchiveLockedError
+        from dgm.archive import ArchiveLockedError
 
         monkeypatch.setenv("DGM_ARCHIVE_BUSY_TIMEOUT", "0.3")
         with pytest.raises(ArchiveLockedError):

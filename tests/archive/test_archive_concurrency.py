@@ -6,12 +6,12 @@ import subprocess
 import sys
 import time
 
-from archive import Reader
+from dgm.archive import Reader
 
 WRITER = """
 import sys
 from pathlib import Path
-from archive import Archive
+from dgm.archive import Archive
 run, n = Path(sys.argv[1]), int(sys.argv[2])
 with Archive.open(run) as store:
     tree = store.read_tree("a4")

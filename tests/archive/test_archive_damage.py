@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from test_archive_cli import assert_one_line_failure, dgm
 
-from archive import Archive, ArchiveCorruptError
+from dgm.archive import Archive, ArchiveCorruptError
 
 
 def digest(path) -> str:

@@ -11,8 +11,8 @@ import pytest
 from archive_family import snapshot
 from test_archive_cli import assert_one_line_failure, dgm
 
-from archive import Archive, Reader
-from archive.schema import MAKING_STEPS, SCHEMA_VERSION
+from dgm.archive import Archive, Reader
+from dgm.archive.schema import MAKING_STEPS, SCHEMA_VERSION
 from tests.fixtures.old_run import unpack_old_run
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from archive import (
+from dgm.archive import (
     Archive,
     InvalidTreeError,
     NotARunError,
@@ -18,8 +18,8 @@ from archive import (
     Reader,
     UnknownAgentError,
 )
-from archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from archive.schema import SCHEMA_VERSION
+from dgm.archive import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from dgm.archive.schema import SCHEMA_VERSION
 from sqlmodel import SQLModel
 
 from archive_family import SEED, make_run, snapshot, write_seed
@@ -239,7 +239,7 @@ def test_making_a_child_is_the_childs_cost_not_the_parents(family):
     """The loop records a child's diagnosis, self-modification and smoke calls under the parent
     (the child does not exist yet) with the child's iteration and the step; per-agent costs
     count them for the child of that iteration, and never for the parent."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(family.run) as store:
         base = store.costs()

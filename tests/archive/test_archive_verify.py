@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from archive import Archive, Reader
+from dgm.archive import Archive, Reader
 
 
 def git(run: Path, *args: str, input: str | None = None) -> str:

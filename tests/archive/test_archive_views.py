@@ -9,7 +9,7 @@ import sys
 
 from rich.console import Console
 
-from archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, Issue, ReviewRecord, Spend, VerifyReport
+from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, Issue, ReviewRecord, Spend, VerifyReport
 from dgm.cli.archive_views import (
     AgentDetail,
     build_lineage,

@@ -27,7 +27,7 @@ def run_in_process(run_dir: Path):
 
 
 def lineage(run_dir: Path) -> list[tuple]:
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(run_dir, readonly=True) as store:
         agents = {a.id: a for a in store.agents()}
@@ -49,7 +49,7 @@ def test_a_dry_run_spreads_over_both_workers_and_matches_the_local_executor(ray_
     assert ray_cluster.head_id not in placed, "a node without dgm_sandbox gets no sandbox"
     assert {p.labels.get("purpose") for p in backend.placements} >= {"agent", "grade"}
     assert lineage(on_ray) == lineage(local), "the same seed gives the same lineage and scores"
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(on_ray, readonly=True) as store:
         assert {"diagnose", "self-modify", "solve"} <= {row.purpose for row in store.llm_calls()}, \
@@ -77,12 +77,12 @@ print("done")
 
 
 def test_a_worker_killed_mid_evaluation_costs_the_agent_nothing(ray_cluster, tmp_path):
-    from evals.base import StagePlan, Stage
-    from evals.evaluate import evaluate
-    from evals.reuse import DiskCache
+    from dgm.evals.base import StagePlan, Stage
+    from dgm.evals.evaluate import evaluate
+    from dgm.evals.reuse import DiskCache
 
     from dgm.cluster.ray_backend import RayBackend
-    from sandbox import Limits
+    from dgm.sandbox import Limits
 
     agent = tmp_path / "agent"
     agent.mkdir()
@@ -124,7 +124,7 @@ def test_the_local_executor_is_the_default_and_never_imports_ray():
 def test_the_head_refuses_forged_or_unsafe_results_from_a_node(ray_cluster):
     from dgm.cluster.node_host import NodeHost
     from dgm.cluster.ray_backend import RayBackend
-    from sandbox import SandboxError, TransferError
+    from dgm.sandbox import SandboxError, TransferError
 
     class ForgingHost(NodeHost):  # a compromised node
         def call(self, key, method, args, kwargs):
@@ -213,7 +213,7 @@ def _containers(run: str) -> list[str]:
 
 
 def test_a_run_goes_on_when_a_worker_dies_and_no_job_or_task_is_charged_for_it(ray_cluster, tmp_path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     from dgm.loop.daemon import Daemon, StopConditions
     from dgm.loop.run import open_run

@@ -8,7 +8,7 @@ AGENTS = Path(__file__).parent / "agents"
 
 @pytest.fixture(scope="session")
 def backend():
-    import sandbox
+    from dgm import sandbox
 
     return sandbox.open_backend("docker")
 

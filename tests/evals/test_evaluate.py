@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from tests.evals.conftest import oracle_answers
-from evals import Stage, StagePlan, evaluate, get_suite
-from evals.reuse import DiskCache
-from sandbox import Limits
+from dgm.evals import Stage, StagePlan, evaluate, get_suite
+from dgm.evals.reuse import DiskCache
+from dgm.sandbox import Limits
 
 pytestmark = pytest.mark.docker
 EXAMPLES = Path(__file__).parents[2] / "evals" / "examples" / "exercises"
@@ -83,7 +83,7 @@ def test_staged_plan_stops_early_and_identical_tree_is_reused(backend, make_agen
 
 
 def test_results_go_to_the_archive_and_are_reused_from_it(backend, make_agent, tmp_path):
-    from archive import Archive
+    from dgm.archive import Archive
 
     agent = make_agent("noop", "hostile.py", {"mode.txt": "crash"})
     (tmp_path / "run").mkdir()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from evals.humaneval import grade_completions, problems
-from evals.mutations import pick_mutations
+from dgm.evals.humaneval import grade_completions, problems
+from dgm.evals.mutations import pick_mutations
 
 from he_official import run_official
 
@@ -83,14 +83,14 @@ HOSTILE = {
 
 @pytest.mark.parametrize("backend_name", ["docker", pytest.param("bwrap", marks=pytest.mark.bwrap)])
 def test_hostile_completions_get_no_credit(backend_name):
-    import sandbox
+    from dgm import sandbox
 
     backend = sandbox.open_backend(backend_name)
     # every hostile body replaces HumanEval/0's. Under bubblewrap the 'fake-verdict' body can
     # write into the runner's own protocol pipe (/proc/1/fd/1) and wreck the whole batch: no
     # credit either way (verdicts need the key), so the canonical control gets its own batch.
-    from evals.grading import grade_jobs
-    from evals.humaneval import function_job
+    from dgm.evals.grading import grade_jobs
+    from dgm.evals.humaneval import function_job
 
     p0 = problems()[0]
     jobs = [function_job(name, p0, p0.prompt + body, filename="solution.py", tests=[p0.test]) for name, body in HOSTILE.items()]

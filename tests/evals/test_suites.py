@@ -2,9 +2,9 @@
 
 import pytest
 
-from evals import get_suite
-from evals.grading import grade_jobs
-from evals.humaneval_fix import fix_job, fix_tasks
+from dgm.evals import get_suite
+from dgm.evals.grading import grade_jobs
+from dgm.evals.humaneval_fix import fix_job, fix_tasks
 
 pytestmark = pytest.mark.docker
 

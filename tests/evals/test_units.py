@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from evals import EvalError, Stage, StagePlan, TaskFormatError, UnknownSuiteError, get_suite, parse_stage_plan, task_ids_key
-from evals.custom import CustomSpec, graded_files, load_task
-from evals.evaluate import stage_order, stage_slices
-from evals.grading import GradeJob, verdict_from
-from evals.humaneval import problems
-from evals.humaneval_fix import docstring_examples
-from evals.mutations import mutation_sites, pick_mutations
-from sandbox import ExecResult
+from dgm.evals import EvalError, Stage, StagePlan, TaskFormatError, UnknownSuiteError, get_suite, parse_stage_plan, task_ids_key
+from dgm.evals.custom import CustomSpec, graded_files, load_task
+from dgm.evals.evaluate import stage_order, stage_slices
+from dgm.evals.grading import GradeJob, verdict_from
+from dgm.evals.humaneval import problems
+from dgm.evals.humaneval_fix import docstring_examples
+from dgm.evals.mutations import mutation_sites, pick_mutations
+from dgm.sandbox import ExecResult
 
 
 def test_stage_plan_parsing():

@@ -44,7 +44,7 @@ def make_config(model: str = "scripted:dry-run", max_tokens: int = 512, **budget
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[Any]:
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()

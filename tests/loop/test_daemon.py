@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def archive_state(run_dir: Path) -> list[tuple]:
-    from archive import Archive
+    from dgm.archive import Archive
 
     with Archive.open(run_dir, readonly=True) as store:
         return [
@@ -32,7 +32,7 @@ def git(run_dir: Path, *args: str) -> str:
 
 
 def test_dry_run_grows_real_children(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(iterations=3)
     result = dgm("run", "--run", str(run_dir), check=True)
@@ -75,7 +75,7 @@ def test_keys_never_reach_the_archive_logs_or_git(make_run):
     ],
 )
 def test_invalid_children_are_kept_but_never_parents(make_run, scenario, reason):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(scenario=scenario, iterations=2)
     dgm("run", "--run", str(run_dir), check=True)
@@ -91,7 +91,7 @@ def test_invalid_children_are_kept_but_never_parents(make_run, scenario, reason)
 
 
 def test_garbage_diagnosis_is_recorded_and_the_run_goes_on(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(scenario="garbage-diagnosis", iterations=2)
     result = dgm("run", "--run", str(run_dir), check=True)
@@ -102,7 +102,7 @@ def test_garbage_diagnosis_is_recorded_and_the_run_goes_on(make_run):
 
 
 def test_spent_budget_stops_new_work_and_keeps_paid_work(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(iterations=10, extra="\n[budget]\nusd_total = 0.002\n")
     result = dgm("run", "--run", str(run_dir), check=True)
@@ -183,7 +183,7 @@ def containers_owned_by(pid: int) -> list[str]:
 
 
 def test_first_signal_drains_the_children_in_flight(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run("drain", iterations=4)
     daemon = start_daemon(run_dir)
@@ -209,7 +209,7 @@ def test_first_signal_drains_the_children_in_flight(make_run):
 
 
 def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run("hardstop", iterations=2)
     daemon = start_daemon(run_dir)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def test_an_old_run_resumes_after_the_migration(tmp_path):
-    from archive import Reader
+    from dgm.archive import Reader
 
     run, expected = unpack_old_run(tmp_path)
     config = run / "run.toml"

@@ -38,7 +38,7 @@ def steps(store, iteration: int) -> list[str]:
 @pytest.mark.docker
 @pytest.mark.slow
 def test_a_dry_run_of_two_children_in_process(make_run):
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(iterations=2)
     outcomes = run_in_process(run_dir)
@@ -64,7 +64,7 @@ def test_a_dry_run_of_two_children_in_process(make_run):
 def test_an_unfinished_evaluation_is_one_job_run_once(make_run):
     """A child whose evaluation failed (its job is done with) is evaluated again by an
     'evaluate' job on the next start, once; a later start finds nothing left to do."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     run_dir = make_run(iterations=1)
     run_in_process(run_dir)
@@ -86,7 +86,7 @@ def test_an_unfinished_evaluation_is_one_job_run_once(make_run):
 
 def test_old_stage_events_still_show_as_steps(tmp_path):
     """Runs made before the rename recorded progress as events of kind 'stage'."""
-    from archive import Archive
+    from dgm.archive import Archive
 
     config = RunConfig(name="old")
     (tmp_path / "run.toml").write_text(dump_config(config), encoding="utf-8")

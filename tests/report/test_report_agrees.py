@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import Archive, Reader
+from dgm.archive import Archive, Reader
 from dgm.cli.archive_views import build_lineage, tree_json
 from dgm.config import BudgetConfig
 from dgm.llm import Budget

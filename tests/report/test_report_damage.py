@@ -6,7 +6,7 @@ import subprocess
 
 from tests.archive.archive_family import build_family
 
-from archive import Archive, ArchiveConsistencyError
+from dgm.archive import Archive, ArchiveConsistencyError
 
 
 def drop_commit(run, agent_id: str) -> None:

@@ -3,7 +3,7 @@ counts as approved."""
 
 from __future__ import annotations
 
-from archive.records import AgentRecord, ReviewRecord
+from dgm.archive.records import AgentRecord, ReviewRecord
 
 from dgm.review.gate import is_eligible_parent, latest_verdicts
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import Archive
+from dgm.archive import Archive
 from dgm.report.demo import build_demo_archive
 
 

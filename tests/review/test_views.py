@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from archive.records import AgentRecord, ReviewRecord, Spend
+from dgm.archive.records import AgentRecord, ReviewRecord, Spend
 from dgm.review.flags import flag_diff
 from dgm.review.queue import ReviewPacket, ScoreRow, compare_scores
 from dgm.review.views import packet_summary, pending_table, recap
@@ -43,7 +43,7 @@ def test_recap_and_queue() -> None:
 
 
 def test_compare_scores_pairs_stages_and_keeps_the_latest_evaluation() -> None:
-    from archive.records import EvaluationRecord
+    from dgm.archive.records import EvaluationRecord
 
     def ev(i: int, agent: str, stage: int, score: float) -> EvaluationRecord:
         return EvaluationRecord(i, agent, "humaneval", stage, score, 10, int(score * 10), "t", "t", None, "h", None)

@@ -8,8 +8,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from sandbox import Backend, Limits, Session, open_backend
-from sandbox.layout import DEFAULT_IMAGE
+from dgm.sandbox import Backend, Limits, Session, open_backend
+from dgm.sandbox.layout import DEFAULT_IMAGE
 
 TEST_LIMITS = Limits(
     wall_seconds=120, exec_timeout=20, memory_mb=256, pids=64, output_bytes=64 * 1024, work_mb=32, tmp_mb=32, fsize_mb=16
@@ -19,7 +19,7 @@ BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), pytest.param("bwra
 
 def ensure_built(name: str) -> None:
     """Build what the backend needs when missing (quick when up to date)."""
-    from sandbox.image_build import build_image, build_rootfs
+    from dgm.sandbox.image_build import build_image, build_rootfs
 
     if name == "docker":
         build_image(DEFAULT_IMAGE)
@@ -43,7 +43,7 @@ def tracker(session: Session) -> Callable[[], list[str]]:
     """A function listing what of this session still exists on the host (must be [] after close).
     Zombies are not counted: they run nothing, and reaping orphans is the host init's job."""
     if getattr(session, "backend_name", "") == "docker":
-        from sandbox.docker_backend import connect
+        from dgm.sandbox.docker_backend import connect
 
         client = connect()
 

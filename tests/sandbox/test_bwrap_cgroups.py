@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from tests.sandbox.conftest import TEST_LIMITS, ensure_built
 
-from sandbox import Limits
-from sandbox.bwrap_backend import BwrapBackend
-from sandbox.cgroups import PREFIX, SWEEP_AGE, SessionCgroup
+from dgm.sandbox import Limits
+from dgm.sandbox.bwrap_backend import BwrapBackend
+from dgm.sandbox.cgroups import PREFIX, SWEEP_AGE, SessionCgroup
 
 pytestmark = pytest.mark.bwrap
 

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 from tests.sandbox.conftest import TEST_LIMITS, tracker
 
-from sandbox import BatchItem, Limits, Mount, SandboxStartError, SessionClosedError, TransferCaps, TransferError
+from dgm.sandbox import BatchItem, Limits, Mount, SandboxStartError, SessionClosedError, TransferCaps, TransferError
 
 ALLOWED_LEFT = (b"sleep infinity", b"runner.py", b"docker-init", b"bwrap")
 
@@ -319,7 +319,7 @@ for name, proc in victims.items():
 def test_trusted_python_is_out_of_reach_from_its_first_instruction(session):
     """Grading parents run on TRUSTED_PYTHON: agent code of another item in the same session
     must never reach their pipes (where the hidden tests arrive), not even during start-up."""
-    from sandbox import TRUSTED_PYTHON
+    from dgm.sandbox import TRUSTED_PYTHON
 
     assert session.exec(["cat", TRUSTED_PYTHON]).exit_code != 0, "the trusted python must not be readable"
     result = session.exec(["python3", "-c", TRUSTED_SNOOP, TRUSTED_PYTHON])

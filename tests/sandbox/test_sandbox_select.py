@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import NoBackendError, SandboxError, describe_backends, open_backend
-from sandbox.layout import LABEL
+from dgm.sandbox import NoBackendError, SandboxError, describe_backends, open_backend
+from dgm.sandbox.layout import LABEL
 
 
 def test_no_backend_names_what_is_missing(monkeypatch, tmp_path):
@@ -33,7 +33,7 @@ def test_missing_image_says_how_to_build():
 
 
 def test_daemon_gone_is_one_line(monkeypatch, tmp_path):
-    from sandbox.docker_backend import connect
+    from dgm.sandbox.docker_backend import connect
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/gone.sock")
     with pytest.raises(SandboxError) as err:
@@ -51,7 +51,7 @@ def test_cli_check_passes_on_this_machine(capsys):
 
 @pytest.mark.docker
 def test_sweep_removes_dead_owners_leftovers_only():
-    from sandbox.docker_backend import DockerBackend, connect
+    from dgm.sandbox.docker_backend import DockerBackend, connect
 
     backend = DockerBackend("dgm-sandbox:latest")
     client = connect()
@@ -69,7 +69,7 @@ def test_sweep_removes_dead_owners_leftovers_only():
 
 @pytest.mark.docker
 def test_docker_containers_carry_the_hardening():
-    from sandbox.docker_backend import DockerBackend
+    from dgm.sandbox.docker_backend import DockerBackend
 
     backend = DockerBackend("dgm-sandbox:latest")
     with backend.start(labels={"run": "r1"}) as session:

@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
-from sandbox import TransferCaps, TransferError
-from sandbox.transfer import check_relpath, pack_files, unpack_untrusted
+from dgm.sandbox import TransferCaps, TransferError
+from dgm.sandbox.transfer import check_relpath, pack_files, unpack_untrusted
 
 
 def crafted(*members: tuple[str, bytes, bytes]) -> bytes:

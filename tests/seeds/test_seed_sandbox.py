@@ -7,7 +7,7 @@ import pytest
 
 from dgm.llm import Gateway, ScriptedModel, dry_run_script
 from dgm.loop.child import SMOKE_AFTER, SMOKE_FILE, SMOKE_INSTRUCTION, SMOKE_WORKSPACE
-from sandbox import Limits
+from dgm.sandbox import Limits
 from tests.llm.conftest import SEED_DIR, ledger_rows
 from tests.seeds.conftest import make_config
 
@@ -18,14 +18,14 @@ LIMITS = Limits(wall_seconds=120, exec_timeout=90, memory_mb=512, pids=64)
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
     from tests.sandbox.conftest import ensure_built
-    from sandbox import open_backend
+    from dgm.sandbox import open_backend
 
     ensure_built(request.param)
     return open_backend(request.param)
 
 
 def test_seed_agent_solves_tasks_in_a_sandbox_through_the_mounted_gateway(backend, archive, monkeypatch):
-    from evals import run_agent
+    from dgm.evals import run_agent
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-sandbox-777")
     model = ScriptedModel(dry_run_script(), name="scripted:dry-run")
