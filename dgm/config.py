@@ -32,6 +32,9 @@ class ModelConfig:
     """Seconds before one upstream call is abandoned (then retried)."""
     max_retries: int = 4
     """Retries with backoff on rate limits, timeouts and server errors."""
+    scripted_latency: float = 0.0
+    """Seconds each call of the scripted (dry-run) model takes, to stand in for a real
+    model's wait in benchmarks; real models ignore it."""
 
     @property
     def is_dry_run(self) -> bool:
@@ -123,16 +126,23 @@ class SandboxConfig:
     restart) before it drains and stops; its interrupted children resume either way."""
 
 
-EXECUTOR_KINDS = ("local",)
+EXECUTOR_KINDS = ("local", "ray")
 
 
 @dataclass
 class ExecutorConfig:
     kind: str = "local"
-    """Where jobs (children, evaluations) run: 'local', a thread pool in the daemon's process."""
+    """Where sandboxes run: 'local' (this machine; jobs are threads in the daemon's process) or
+    'ray' (every sandbox on a node of a Ray cluster that advertises 'dgm_sandbox' slots; the
+    daemon, archive and gateway with its keys stay here)."""
     jobs_in_flight: int = 0
     """Jobs run at once, independent of the CPU count: sandboxed agents mostly wait for the
-    model (0: loop.children_in_flight)."""
+    model (0: loop.children_in_flight; with 'ray', enough to fill the cluster's slots)."""
+    address: str = ""
+    """With 'ray': "auto" (the cluster this machine belongs to), "ray://host:10001", or empty
+    for a Ray instance started by 'dgm run' on this machine alone."""
+    local_slots: int = 0
+    """With 'ray' and no address: sandbox slots of the local instance (0: jobs_in_flight x eval.workers)."""
 
 
 @dataclass
@@ -202,6 +212,10 @@ class RunConfig:
             raise ConfigError(f"sandbox.backend must be auto, docker or bwrap, not '{self.sandbox.backend}'")
         if self.executor.kind not in EXECUTOR_KINDS:
             raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTOR_KINDS)}, not '{self.executor.kind}'")
+        if self.model.scripted_latency < 0:
+            raise ConfigError("model.scripted_latency must be 0 or more")
+        if self.executor.local_slots < 0:
+            raise ConfigError("executor.local_slots must be 0 or more")
         if self.executor.jobs_in_flight < 0:
             raise ConfigError("executor.jobs_in_flight must be 0 (loop.children_in_flight) or more")
         check_store_url(self.store.url)

@@ -22,16 +22,18 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from dgm.evals.agent_run import AgentRun, run_agent
 from dgm.evals.base import EvalCancelled, LLMAccess, NoLLM, StagePlan, Suite, Task, Verdict
 from dgm.evals.registry import get_suite
 from dgm.evals.reuse import DiskCache, dir_tree_hash, task_ids_key
-from dgm.sandbox import Backend, BackendUnavailable, Limits, wait_for_backend
+from dgm.sandbox import Backend, BackendUnavailable, Limits, SandboxLostError, wait_for_backend
 
 if TYPE_CHECKING:
     from dgm.archive.contract import EvalArchive
+
+T = TypeVar("T")
 
 LOG_CHARS = 200_000
 STOP_WAIT = 2.0
@@ -264,10 +266,10 @@ def _run_stage(ctx: _Context, suite: Suite, stage: int, tasks: list[Task]) -> tu
 
 def _run_and_grade(ctx: _Context, suite: Suite, tasks: list[Task]) -> tuple[list[tuple[AgentRun, float]], list[Verdict]]:
     ids = [t.id for t in tasks]
-    runs = _watched(ctx, [functools.partial(_run_one, ctx, task) for task in tasks], ctx.workers, ids)
+    runs = _watched(ctx, [functools.partial(_again_if_lost, _run_one, ctx, task) for task in tasks], ctx.workers, ids)
     graded = [(task, run.files) for task, (run, _) in zip(tasks, runs)]
     def grade() -> list[Verdict]:
-        return suite.grade(ctx.backend, graded)
+        return _again_if_lost(suite.grade, ctx.backend, graded)
 
     (verdicts,) = _watched(ctx, [grade], 1, ids)
     return runs, verdicts
@@ -338,6 +340,23 @@ def _hard_stop(ctx: _Context, futures: list[Future], task_ids: list[str]) -> Non
         pass  # the engine is gone too: its containers end at their own deadline
     wait(futures, timeout=STOP_WAIT)
     raise _Stopped(task_ids)
+
+
+LOST_RETRIES = 3
+"""How often a task run (or a stage's grading) starts again after the machine running its
+sandbox was lost, before the evaluation fails as the machine's fault."""
+
+
+def _again_if_lost(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, run again when its sandbox's machine went away (a cluster node died):
+    a lost machine is never the agent's failure. Its grant and sandbox are fresh each time."""
+    for attempt in range(LOST_RETRIES + 1):
+        try:
+            return fn(*args)
+        except SandboxLostError:
+            if attempt == LOST_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:

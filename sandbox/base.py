@@ -38,6 +38,12 @@ class BackendUnavailable(SandboxStartError, SessionClosedError):
     infrastructure error; never a failure of the agent."""
 
 
+class SandboxLostError(SandboxError):
+    """The machine that ran the session went away (a cluster node died or left). Not the
+    agent's doing: the work it was part of runs again elsewhere, and is never recorded as the
+    agent's failure."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one session. Defaults follow SECURITY.md."""

@@ -40,6 +40,28 @@ def check_sandbox_dir(path: str) -> str:
     return path
 
 
+def check_files(files: Mapping[str, bytes], caps: TransferCaps) -> dict[str, bytes]:
+    """The files with normalised names, after checking every path, type and cap: for files
+    that arrive as a mapping from somewhere not trusted (a cluster node's reply).
+
+    Raises: TransferError.
+    """
+    if not isinstance(files, Mapping) or len(files) > caps.max_files:
+        raise TransferError(f"not a mapping of at most {caps.max_files} files")
+    clean: dict[str, bytes] = {}
+    total = 0
+    for name, data in files.items():
+        if not isinstance(name, str) or not isinstance(data, bytes):
+            raise TransferError("malformed file entry: names must be text and contents bytes")
+        if len(data) > caps.max_file_bytes:
+            raise TransferError(f"{name} is {len(data)} bytes, more than the cap of {caps.max_file_bytes}")
+        total += len(data)
+        if total > caps.max_bytes:
+            raise TransferError(f"the files add up to more than the cap of {caps.max_bytes} bytes")
+        clean[check_relpath(name)] = data
+    return clean
+
+
 def pack_files(files: Mapping[str, bytes], caps: TransferCaps) -> bytes:
     """A tar of the given files, after checking every path and the caps.
 

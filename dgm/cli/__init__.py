@@ -29,6 +29,8 @@ COMMANDS: dict[str, Command] = {
     "report": Command("dgm.cli.report", "Write plots and an HTML report of a run."),
     "compare": Command("dgm.cli.compare", "Compare runs: a table, best-so-far plots and one HTML page."),
     "serve": Command("dgm.cli.serve", "Serve a local web view of a run (needs dgm[web])."),
+    "worker": Command("dgm.cli.worker", "Join a Ray cluster as a sandbox node, after a sandbox self-check."),
+    "cluster": Command("dgm.cli.cluster", "Show a Ray cluster's nodes, sandbox slots and what each runs."),
 }
 
 # (module, class) of every package's base of expected errors; checked only after a failure.

@@ -27,6 +27,8 @@ def run(
     iterations: Annotated[int, typer.Option(min=0, help="Start at most this many children in this invocation (0: no limit).")] = 0,
     max_usd: Annotated[float, typer.Option(min=0.0, help="Stop when the run has spent this many USD (0: the config's budget).")] = 0.0,
     max_hours: Annotated[float, typer.Option(min=0.0, help="Stop after this much wall time (0: the config's limit).")] = 0.0,
+    executor: Annotated[str, typer.Option("--executor", help="Where sandboxes run: local or ray (default: the config's).")] = "",
+    ray_address: Annotated[str, typer.Option("--ray-address", help="With ray: auto, host:port or ray://host:10001 (empty: a Ray of this machine).")] = "",
 ) -> None:
     """Run iterations until a stop condition (config or options); resume after a crash."""
     from dgm.loop.daemon import Daemon, StopConditions
@@ -35,6 +37,10 @@ def run(
 
     run_dir = resolve_run(run)
     config = load_config(run_dir / "run.toml")
+    if executor or ray_address:
+        config.executor.kind = executor or "ray"
+        config.executor.address = ray_address or config.executor.address
+        config.validate()
     out = console()
     stop = StopConditions(
         max_iterations=config.loop.max_iterations,

@@ -20,12 +20,12 @@ def make_model(config: ModelConfig) -> Model:
     """
     name = config.name.strip()
     if not name:
-        return ScriptedModel(dry_run_script(), name=SCRIPTED_PREFIX + "dry-run")
+        return ScriptedModel(dry_run_script(), name=SCRIPTED_PREFIX + "dry-run", latency=config.scripted_latency)
     if name.startswith(SCRIPTED_PREFIX):
         scenario = name[len(SCRIPTED_PREFIX):]
         if scenario not in SCENARIOS:
             raise ConfigError(f"model '{name}': unknown scripted scenario (known: {', '.join(SCENARIOS)})")
-        return ScriptedModel(dry_run_script(scenario), name=name)
+        return ScriptedModel(dry_run_script(scenario), name=name, latency=config.scripted_latency)
     if is_local(name):
         return LocalModel(timeout=config.timeout, max_retries=config.max_retries)
     return LiteLLMModel(name, api_base=config.api_base, timeout=config.timeout, max_retries=config.max_retries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, Union
 
@@ -119,8 +120,10 @@ Script = Union[Sequence[Reply], Sequence[Rule], Callable[[Request], "Reply | Non
 class ScriptedModel:
     """A deterministic model that answers from `script` and records every request in `.calls`."""
 
-    def __init__(self, script: Script, *, name: str = "scripted"):
+    def __init__(self, script: Script, *, name: str = "scripted", latency: float = 0.0):
         self.name = name
+        self.latency = latency
+        """Seconds each call takes, standing in for a real model's wait (benchmarks)."""
         self.calls: list[Request] = []
         self._lock = threading.Lock()
         self._script = script
@@ -133,6 +136,8 @@ class ScriptedModel:
             self.calls.append(request)
             number = len(self.calls)
             reply = self._next(request)
+        if self.latency > 0:
+            time.sleep(self.latency)  # outside the lock: calls wait side by side, like a provider's
         if reply is None:
             raise ScriptExhausted(
                 f"scripted model '{self.name}' has no answer for call {number} "

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from dgm.loop.more import TaskOrders
 
 UNEVALUATED = ("pending", "evaluating")
+LOST_ATTEMPTS = 3
+"""Attempts of a job whose sandbox's machine was lost before the job fails."""
 
 
 @dataclass
@@ -185,10 +187,7 @@ class Daemon:
         archive = self.ctx.archive
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
-            if job.kind == EVALUATE:
-                outcome = self._evaluate(job.payload["agent"], iteration, parent)
-            else:
-                outcome = run_iteration(self.ctx, iteration, parent)
+            outcome = self._attempt(job, iteration, parent)
         except BackendUnavailable as exc:  # not the agent's failure: the job stays 'running' until re-queued
             if not self.outage.gives_up(job.attempts):
                 self.outage.report(iteration, exc)
@@ -237,6 +236,22 @@ class Daemon:
             self.ctx.archive.log_event("job-failed", f"step {p.get('step')}: {type(exc).__name__}: {exc}", agent_id=p["agent"])
         else:
             self.ctx.archive.finish_job(job.id, ok=True)
+
+    def _attempt(self, job: Job, iteration: int, parent: str) -> IterationOutcome:
+        """The job, run again (it is idempotent on what it finished) while the machine running
+        one of its sandboxes is lost: a lost cluster node is never the agent's failure."""
+        from dgm.sandbox import SandboxLostError
+
+        for attempt in range(LOST_ATTEMPTS):
+            try:
+                if job.kind == EVALUATE:
+                    return self._evaluate(job.payload["agent"], iteration, parent)
+                return run_iteration(self.ctx, iteration, parent)
+            except SandboxLostError as exc:
+                if attempt + 1 == LOST_ATTEMPTS:
+                    raise
+                self.ctx.archive.log_event("sandbox-lost", f"iteration {iteration}: {exc}; running it again")
+        raise AssertionError("unreachable")
 
     def _evaluate(self, agent_id: str, iteration: int, parent: str) -> IterationOutcome:
         agent = self.ctx.archive.get(agent_id)

@@ -50,7 +50,12 @@ class LocalExecutor:
         self._pool.shutdown(wait=exc[0] is None)
 
 
-def make_executor(config: RunConfig) -> Executor:
-    """The executor the run's config names (`[executor] kind`)."""
-    # kind is validated with the config; "local" is the only one so far
-    return LocalExecutor(config.jobs_in_flight)
+def make_executor(config: RunConfig, sandbox_slots: int = 0) -> Executor:
+    """The executor of a run. Jobs are threads of the daemon in both kinds: with 'ray' their
+    sandboxes run on the cluster (the backend places them), so unless `[executor]
+    jobs_in_flight` says otherwise there are enough jobs to fill the cluster's `sandbox_slots`
+    (each job runs `eval.workers` tasks at once)."""
+    slots = config.jobs_in_flight
+    if config.executor.kind == "ray" and not config.executor.jobs_in_flight and sandbox_slots:
+        slots = max(slots, -(-sandbox_slots // max(1, config.eval.workers)))
+    return LocalExecutor(slots)

@@ -44,11 +44,9 @@ def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopCon
     takes the run's lock and opens its archive, sandbox backend, gateway and executor.
 
     Raises: ConfigError, DaemonBusyError (another daemon has the run), NotARunError and the
-    archive's errors, NoBackendError (no sandbox backend works here).
+    archive's errors, NoBackendError (no sandbox backend works here), ClusterError.
     """
     from dgm.archive import Archive
-    from dgm.evals.registry import image_for
-    from dgm.sandbox import open_backend
 
     from dgm.loop.executor import make_executor
 
@@ -57,10 +55,33 @@ def open_run(run_dir: Path, config: RunConfig | None = None) -> Iterator[LoopCon
     with ExitStack() as stack:
         stack.enter_context(daemon_lock(run_dir))
         store = stack.enter_context(Archive.open(run_dir))
-        backend = open_backend(config.sandbox.backend, image=image_for(list(config.eval.suites), config.sandbox.image))
         gateway = stack.enter_context(open_gateway(config, store))
-        executor = stack.enter_context(make_executor(config))
+        backend = open_sandboxes(config, gateway, stack)
+        executor = stack.enter_context(make_executor(config, getattr(backend, "total_slots", 0)))
         yield LoopContext(run_dir, config, store, backend, gateway, executor)
+
+
+def open_sandboxes(config: RunConfig, gateway: Gateway, stack: ExitStack) -> Backend:
+    """This machine's sandbox backend, or with `[executor] kind = "ray"` the cluster's (its
+    connection closed by `stack`), relaying LLM calls to `gateway`.
+
+    Raises: NoBackendError; ClusterError when the cluster cannot be used.
+    """
+    from dgm.evals.registry import image_for
+    from dgm.sandbox import open_backend
+
+    image = image_for(list(config.eval.suites), config.sandbox.image)
+    if config.executor.kind != "ray":
+        return open_backend(config.sandbox.backend, image=image)
+    from dgm.cluster.connect import connect, disconnect
+    from dgm.cluster.ray_backend import RayBackend
+
+    if not config.executor.address:  # a Ray instance of our own: this machine's sandbox must work
+        open_backend(config.sandbox.backend, image=image)
+    if connect(config.executor.address, config.executor.local_slots or config.jobs_in_flight * config.eval.workers):
+        stack.callback(disconnect)
+    return RayBackend(backend=config.sandbox.backend, image=image,
+                      gateway_socket=gateway.socket_path, max_request_bytes=gateway.max_request_bytes)
 
 
 @dataclass(frozen=True)

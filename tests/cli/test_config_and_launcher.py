@@ -21,6 +21,14 @@ def test_jobs_in_flight_are_a_setting_of_their_own():
     assert config.jobs_in_flight == 32
 
 
+def test_the_ray_executor_and_the_scripted_latency_are_settings():
+    from dgm.llm.factory import make_model
+
+    config = parse_config('[executor]\nkind = "ray"\naddress = "ray://head:10001"\n[model]\nname = "scripted:dry-run"\nscripted_latency = 2.5')
+    assert (config.executor.kind, config.executor.address) == ("ray", "ray://head:10001")
+    assert make_model(config.model).latency == 2.5, "the scripted model waits as configured"
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -30,8 +38,10 @@ def test_jobs_in_flight_are_a_setting_of_their_own():
         ("[bogus]\nx = 1", "unknown key(s) in config: bogus"),
         ("[model]\ntemprature = 1", "unknown key(s) in model: temprature"),
         ("name = ", "not valid TOML"),
-        ("[executor]\nkind = 'slurm'", "executor.kind must be one of local"),
+        ("[executor]\nkind = 'slurm'", "executor.kind must be one of local, ray"),
         ("[executor]\njobs_in_flight = -1", "executor.jobs_in_flight must be 0"),
+        ("[executor]\nlocal_slots = -2", "executor.local_slots must be 0 or more"),
+        ("[model]\nscripted_latency = -1.0", "model.scripted_latency must be 0 or more"),
     ],
 )
 def test_bad_config_names_the_problem(text, message):

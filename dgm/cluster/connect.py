@@ -1,0 +1,77 @@
+"""Joining a Ray cluster as the head's driver, with errors as one line."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from dgm.cluster.errors import ClusterError
+
+INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
+NAMESPACE = "dgm"
+
+
+def import_ray() -> Any:
+    """Raises: ClusterError when ray is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError(f"the ray executor needs the 'ray' package: {INSTALL_HINT}") from None
+    return ray
+
+
+def connect(address: str, local_slots: int = 0) -> bool:
+    """Connect this process to the cluster at `address` ("auto", "ray://host:10001", or
+    "host:port"); an empty address starts a Ray instance in this process whose one node
+    offers `local_slots` sandbox slots.
+
+    Returns whether this call connected (False: the process already was, e.g. a test's driver).
+
+    Raises: ClusterError when ray is missing or the cluster does not answer.
+    """
+    from dgm.cluster.ray_backend import RESOURCE
+
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    if address and address != "auto":
+        probe(address)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    kwargs: dict[str, Any] = dict(namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
+                                  include_dashboard=False)
+    try:
+        if address:
+            kwargs.pop("include_dashboard")
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(resources={RESOURCE: max(1, local_slots)}, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - ray raises many kinds (ConnectionError, RuntimeError...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f"at {address}" if address else "locally"
+        raise ClusterError(f"cannot reach the Ray cluster {where}: {first}") from None
+    return True
+
+
+def probe(address: str, seconds: float = 5.0) -> None:
+    """A TCP connection to the address's port, because Ray itself waits minutes for a head
+    that is not there.
+
+    Raises: ClusterError when nothing answers.
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"not a Ray address: {address!r} (use auto, host:port or ray://host:10001)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def disconnect() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()

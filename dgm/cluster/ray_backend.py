@@ -1,0 +1,341 @@
+"""`RayBackend`: the `sandbox.Backend` contract with each session placed on a cluster node.
+
+A node takes sessions only if it advertises the custom resource `dgm_sandbox` (its slots),
+which `dgm worker` does after a sandbox self-check. The head keeps the slot count per node and
+places each session on the node with the most free slots. Everything crosses as bytes and is
+checked on the head: read-only mounts are sent as files, results come back as files and are
+validated with the same rules as any sandbox output; a reply for a session this head did not
+open is refused and logged. A node that dies under a session turns the session's calls into
+`SandboxLostError`, which the evaluation answers by running the task again on another node.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from dgm.sandbox import (
+    BatchItem,
+    ExecResult,
+    Limits,
+    Mount,
+    SandboxError,
+    SandboxLostError,
+    SandboxStartError,
+    SessionClosedError,
+    TransferCaps,
+    TransferError,
+)
+from dgm.sandbox.transfer import check_files, read_dir
+
+from dgm.cluster.node_host import NodeHost, new_key
+from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
+
+log = logging.getLogger("dgm.cluster")
+
+RESOURCE = "dgm_sandbox"
+"""The custom Ray resource a node advertises to take sandboxes; its amount is the slots."""
+MOUNT_CAPS = TransferCaps(max_bytes=64 * 1024 * 1024, max_files=5_000, max_file_bytes=16 * 1024 * 1024)
+"""What a read-only mount may weigh when it is sent to a node (an agent's tree, a task)."""
+REFRESH_SECONDS = 2.0
+HOST_PREFIX = "dgm-host:"
+"""Node hosts are named actors (dgm-host:<head pid>:<node id>) so `dgm cluster` can ask them."""
+
+
+@dataclass
+class NodeSlots:
+    """The head's view of one sandbox node."""
+
+    node_id: str
+    host: Any
+    """The node's NodeHost actor handle."""
+    slots: int
+    in_use: int = 0
+    lost: bool = False
+    ran: int = 0
+    """Sessions placed here so far."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    key: str
+    node_id: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class RayBackend:
+    """Sessions on the cluster's sandbox nodes; `backend`/`image` name each node's local one."""
+
+    name = "ray"
+
+    def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
+                 gateway_socket: Path | None = None, max_request_bytes: int = 1_000_000,
+                 start_timeout: float = 600.0, host_class: type = NodeHost):
+        import ray
+
+        from dgm.cluster.bridge import GatewayBridge
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        self._backend, self._image = backend, image
+        self._max_request_bytes = max_request_bytes
+        self.start_timeout = start_timeout
+        self._host_class = host_class
+        here = ray.get_runtime_context().get_node_id()
+        self._bridge = None
+        if gateway_socket is not None:  # on the head's node, where the gateway's socket is
+            self._bridge = ray.remote(GatewayBridge).options(
+                num_cpus=0, max_concurrency=256, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
+            ).remote(str(gateway_socket))
+        self._nodes: dict[str, NodeSlots] = {}
+        self._cond = threading.Condition()
+        self._refreshed = 0.0
+        self._turn = itertools.count()
+        self.placements: list[Placement] = []
+        self.refused = 0
+        self.lost_sessions = 0
+        """Sessions whose node died under them (their work ran again elsewhere)."""
+        self.refresh()
+
+    # -- nodes ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Learn nodes that joined (or left) and start a host on each new sandbox node."""
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        try:
+            listed = ray.nodes()
+        except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
+            raise SandboxStartError(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+        alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
+        with self._cond:
+            self._refreshed = time.monotonic()
+            for node_id, slots in alive.items():
+                if slots <= 0 or node_id in self._nodes:
+                    continue
+                host = ray.remote(self._host_class).options(
+                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+                ).remote(self._backend, self._image, self._bridge, self._max_request_bytes)
+                self._nodes[node_id] = NodeSlots(node_id, host, slots)
+            for node_id, node in self._nodes.items():
+                if node_id not in alive and not node.lost:
+                    node.lost = True
+            self._cond.notify_all()
+
+    @property
+    def total_slots(self) -> int:
+        with self._cond:
+            return sum(n.slots for n in self._nodes.values() if not n.lost)
+
+    def nodes(self) -> list[NodeSlots]:
+        with self._cond:
+            return list(self._nodes.values())
+
+    def _acquire(self) -> NodeSlots:
+        """The live node with the most free slots (ties in turn), its slot taken; waits for one.
+
+        Raises: SandboxStartError when no slot frees up within `start_timeout`.
+        """
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            with self._cond:
+                free = [n for n in self._nodes.values() if not n.lost and n.in_use < n.slots]
+                if free:
+                    most = max(n.slots - n.in_use for n in free)
+                    best = [n for n in free if n.slots - n.in_use == most]
+                    node = best[next(self._turn) % len(best)]
+                    node.in_use += 1
+                    node.ran += 1
+                    return node
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxStartError(f"no cluster node with a free '{RESOURCE}' slot within {self.start_timeout:.0f} s "
+                                            "(join one with 'dgm worker --address ...')")
+                self._cond.wait(min(left, REFRESH_SECONDS))
+            self.refresh()
+
+    def _release(self, node: NodeSlots) -> None:
+        with self._cond:
+            node.in_use -= 1
+            self._cond.notify_all()
+
+    def _lost(self, node: NodeSlots) -> None:
+        with self._cond:
+            if not node.lost:
+                log.warning("cluster node %s was lost; its sandboxes run again elsewhere", node.node_id[:12])
+            node.lost = True
+            self._cond.notify_all()
+
+    # -- the Backend contract ----------------------------------------------------------------
+    def start(self, limits: Limits | None = None, mounts: Sequence[Mount] = (),
+              labels: Mapping[str, str] | None = None) -> RaySession:
+        import ray
+
+        limits = limits or Limits()
+        mount_files: dict[str, dict[str, bytes]] = {}
+        token = None
+        for mount in mounts:
+            if not mount.read_only:
+                raise SandboxStartError(f"a cluster sandbox takes read-only mounts only ({mount.sandbox_path})")
+            if mount.sandbox_path == SANDBOX_DIR:
+                token = (Path(mount.host_path) / TOKEN_NAME).read_text().strip()
+                continue
+            try:
+                mount_files[mount.sandbox_path] = read_dir(Path(mount.host_path), MOUNT_CAPS)
+            except TransferError as exc:
+                raise SandboxStartError(f"cannot send {mount.sandbox_path} to a cluster node: {exc}") from None
+        if token is not None and self._bridge is None:
+            raise SandboxStartError("this cluster backend has no gateway bridge: LLM access cannot be relayed")
+        while True:
+            node = self._acquire()
+            key = new_key()
+            try:
+                ray.get(node.host.start.remote(key, limits, mount_files, token, dict(labels or {})))
+            except BaseException as exc:
+                self._release(node)
+                if _is_lost(exc):
+                    log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    self._lost(node)
+                    continue  # nothing ran yet: try another node
+                raise _cause(exc) from None
+            with self._cond:
+                self.placements.append(Placement(key, node.node_id, dict(labels or {})))
+            return RaySession(self, node, key, limits)
+
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
+        """Remove dead owners' sandboxes on every sandbox node (and with `include_own`, every
+        session this head placed)."""
+        import ray
+
+        self.refresh()
+        removed = 0
+        for node in self.nodes():
+            if node.lost:
+                continue
+            try:
+                if include_own:
+                    removed += ray.get(node.host.close_all.remote())
+                removed += ray.get(node.host.sweep.remote(run_id))
+            except BaseException as exc:
+                if not _is_lost(exc):
+                    raise SandboxError(f"sweeping node {node.node_id[:12]} failed: {_cause(exc)}") from None
+                self._lost(node)
+        return removed
+
+    def running(self) -> dict[str, list[dict[str, str]]]:
+        """Live sessions per node id, from the nodes themselves (for `dgm cluster`)."""
+        import ray
+
+        out = {}
+        for node in self.nodes():
+            if not node.lost:
+                try:
+                    out[node.node_id] = ray.get(node.host.running.remote(), timeout=10)
+                except BaseException:  # noqa: BLE001 - a node that does not answer shows nothing
+                    out[node.node_id] = []
+        return out
+
+
+class RaySession:
+    """A session on a cluster node, seen from the head: each call is a request to that node."""
+
+    def __init__(self, backend: RayBackend, node: NodeSlots, key: str, limits: Limits):
+        self.id = key
+        self.node_id = node.node_id
+        self._backend, self._node, self._limits = backend, node, limits
+        self._closed = False
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        if self._closed:
+            raise SessionClosedError(f"session {self.id} is closed")
+        try:
+            key, result = ray.get(self._node.host.call.remote(self.id, method, args, kwargs))
+        except BaseException as exc:
+            if _is_lost(exc):
+                self._backend._lost(self._node)
+                with self._backend._cond:
+                    self._backend.lost_sessions += 1
+                self._release()
+                raise SandboxLostError(f"the cluster node running sandbox {self.id} was lost") from None
+            raise _cause(exc) from None
+        if key != self.id:
+            self._backend.refused += 1
+            log.error("refused a result from node %s for session %r, which this head did not ask", self.node_id[:12], key)
+            raise SandboxError(f"refused a result for a session this head did not open ({key!r})")
+        return result
+
+    def exec(self, argv: Sequence[str], *, timeout: float | None = None, stdin: bytes | None = None,
+             env: Mapping[str, str] | None = None, cwd: str | None = None) -> ExecResult:
+        return _checked_result(self._call("exec", list(argv), timeout=timeout, stdin=stdin,
+                                          env=dict(env) if env is not None else None, cwd=cwd))
+
+    def run_batch(self, items: Sequence[BatchItem]) -> list[ExecResult]:
+        results = self._call("run_batch", list(items))
+        if not isinstance(results, list) or len(results) != len(items):
+            raise SandboxError("refused a malformed batch result from a cluster node")
+        return [_checked_result(r) for r in results]
+
+    def put_files(self, dest: str, files: Mapping[str, bytes]) -> None:
+        self._call("put_files", dest, dict(files))
+
+    def put_dir(self, src: Path, dest: str) -> None:
+        self.put_files(dest, read_dir(Path(src), TransferCaps()))
+
+    def get_files(self, src: str, caps: TransferCaps | None = None) -> dict[str, bytes]:
+        caps = caps or TransferCaps()
+        return check_files(self._call("get_files", src, caps), caps)
+
+    def _release(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._backend._release(self._node)
+
+    def close(self) -> None:
+        import ray
+
+        if self._closed:
+            return
+        try:
+            ray.get(self._node.host.close.remote(self.id), timeout=120)
+        except BaseException:  # noqa: BLE001 - never raises; a node's leftovers are swept there
+            pass
+        self._release()
+
+    def __enter__(self) -> RaySession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _checked_result(result: Any) -> ExecResult:
+    if not isinstance(result, ExecResult) or not isinstance(result.stdout, bytes) or not isinstance(result.stderr, bytes):
+        raise SandboxError("refused a malformed exec result from a cluster node")
+    cap = 64 * 1024 * 1024
+    if len(result.stdout) > cap or len(result.stderr) > cap:
+        raise SandboxError("refused an oversized exec result from a cluster node")
+    return result
+
+
+def _is_lost(exc: BaseException) -> bool:
+    """Whether a Ray error means the node (or its host process) is gone, not that the call failed."""
+    import ray.exceptions as rex
+
+    return isinstance(exc, rex.RayError) and not isinstance(exc, rex.RayTaskError)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The exception raised on the node, unwrapped from Ray's task error."""
+    import ray.exceptions as rex
+
+    if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
+        return exc.cause
+    return exc
