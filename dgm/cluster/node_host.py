@@ -37,12 +37,14 @@ class RelayService:
     def serve(self, token: str | None, body: bytes | None, length: int | None) -> tuple[int, dict[str, Any]]:
         import ray
 
-        return tuple(ray.get(self.bridge.serve.remote(token, body, length)))  # type: ignore[return-value]
+        status, body_out = ray.get(self.bridge.serve.remote(token, body, length))
+        return status, body_out
 
     def models(self, token: str | None) -> tuple[int, dict[str, Any]]:
         import ray
 
-        return tuple(ray.get(self.bridge.models.remote(token)))  # type: ignore[return-value]
+        status, body_out = ray.get(self.bridge.models.remote(token))
+        return status, body_out
 
 
 class NodeHost:

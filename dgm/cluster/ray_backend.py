@@ -118,7 +118,7 @@ class RayBackend:
             for node_id, slots in alive.items():
                 if slots <= 0 or node_id in self._nodes:
                     continue
-                host = ray.remote(self._host_class).options(
+                host: Any = ray.remote(self._host_class).options(
                     name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
                 ).remote(self._backend, self._image, self._bridge, self._max_request_bytes)
@@ -207,6 +207,16 @@ class RayBackend:
             with self._cond:
                 self.placements.append(Placement(key, node.node_id, dict(labels or {})))
             return RaySession(self, node, key, limits)
+
+    def answers(self) -> bool:
+        """Whether the cluster can start sessions now: Ray answers and a live node advertises
+        sandbox slots. Never raises."""
+        try:
+            self.refresh()
+            with self._cond:
+                return any(node.slots > 0 for node in self._nodes.values())
+        except Exception:  # noqa: BLE001 - a cluster that cannot be asked does not answer
+            return False
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove dead owners' sandboxes on every sandbox node (and with `include_own`, every

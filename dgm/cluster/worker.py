@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dgm.cluster.errors import ClusterError
 
@@ -111,7 +112,7 @@ def cluster_view() -> list[NodeView]:
             continue
         try:
             host = ray.get_actor(name)
-            about = ray.get(host.describe.remote(), timeout=10)
+            about: Any = ray.get(host.describe.remote(), timeout=10)
             running = ray.get(host.running.remote(), timeout=10)
         except Exception:  # noqa: BLE001 - a host that does not answer shows nothing
             continue
