@@ -38,9 +38,9 @@ def test_archive_diff_help_and_output_agree_on_the_old_side(run: Path) -> None:
     with Archive.open(run, readonly=True) as archive:
         assert result["diff"] == archive.diff("a1", "a3")
         old_tree, new_tree = archive.read_tree("a1"), archive.read_tree("a3")
-    changed = next(f for f in result["files"] if f["change"] == "modified")
+    assert any(f["change"] == "modified" for f in result["files"])
     removed = [line[1:] for line in result["diff"].splitlines() if line.startswith("-") and not line.startswith("---")]
-    old_text = old_tree[changed["path"]].decode()
+    old_text = "\n".join(data.decode() for data in old_tree.values())
     assert removed and all(line in old_text for line in removed)  # '-' lines come from A
     assert old_tree != new_tree
     parent = json.loads(dgm("archive", "diff", "a3", "--json", "--run", str(run)).stdout)
@@ -92,7 +92,7 @@ def test_cap_note_says_when_the_runs_cap_cuts_iterations_short() -> None:
 
 
 def test_no_dry_run_banner_before_a_refusal(tmp_path: Path) -> None:
-    from dgm.cli.runs_daemon import daemon_lock
+    from dgm.loop.lock import daemon_lock
 
     run = tmp_path / "run"
     build_demo_archive(run, 2, seed=3, reviewer=False)[0].close()

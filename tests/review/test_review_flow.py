@@ -26,7 +26,14 @@ def dgm(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
 @pytest.fixture
 def run(tmp_path: Path) -> Path:
     archive, _ = build_demo_archive(tmp_path / "run", 12, seed=3, reviewer=False)
-    archive.close()
+    with archive:  # and, whatever the demo drew, a child that guts the seed's test
+        seed = archive.agents()[0]
+        files = archive.read_tree(seed.id)
+        tests = next(path for path in files if path.startswith("tests/"))
+        files[tests] = b"def test_anything():\n    assert True\n"
+        child = archive.add_child(seed.id, files, iteration=99)
+        archive.set_score(child.id, 0.5)
+        archive.set_status(child.id, "evaluated")
     return tmp_path / "run"
 
 

@@ -70,4 +70,4 @@ def test_the_review_header_shows_the_score_with_its_interval() -> None:
     reviewed = packet()
     reviewed.stat = score_stat(0.6, 6, 10)
     assert "score 0.600 [0.31, 0.83] n=10" in render(packet_summary(reviewed))
-    assert "0.600 [0.31, 0.83] n=10" in render(pending_table([reviewed.agent], {"a7": 0}, {"a7": reviewed.stat}))
+    assert "0.600 [0.31, 0.83] n=10" in render(pending_table([reviewed.agent], {"a7": 0}, stats={"a7": reviewed.stat}))
