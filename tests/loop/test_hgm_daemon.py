@@ -22,7 +22,7 @@ def test_hgm_run_spends_an_extra_task_between_children(make_run):
     with Archive.open(run_dir, readonly=True) as store:
         jobs = store.jobs()
         kinds = [j.kind for j in sorted(jobs, key=lambda j: j.id)]
-        assert kinds == ["child", "child", "evaluate-more", "child"]
+        assert kinds == ["evaluate", "child", "child", "evaluate-more", "child"]  # the seed's evaluation first
         more = next(j for j in jobs if j.kind == "evaluate-more")
         assert more.state == "done" and more.payload["step"] == 3
         counts = store.task_counts()
@@ -34,4 +34,4 @@ def test_hgm_run_spends_an_extra_task_between_children(make_run):
     # a second start resumes: nothing left to do, and the archive is unchanged
     dgm("run", "--run", str(run_dir), check=True)
     with Archive.open(run_dir, readonly=True) as store:
-        assert len(store.jobs()) == 4
+        assert len(store.jobs()) == 5

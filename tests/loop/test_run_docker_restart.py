@@ -38,7 +38,7 @@ def test_a_run_waits_for_docker_and_goes_on(tmp_path, private_docker):
         jobs = store.jobs()
         assert store.verify().ok
     assert len(outages) == 2 and "stopped answering" in outages[0] and "answers again" in outages[1], outages
-    assert [job.state for job in jobs] == ["done", "done"] and all(not job.error for job in jobs), jobs
+    assert [job.state for job in jobs] == ["done", "done", "done"] and all(not job.error for job in jobs), jobs  # the seed's evaluation, two children
     assert "Traceback" not in err
 
 
@@ -54,6 +54,7 @@ def test_a_docker_that_stays_away_ends_the_run_with_one_line(tmp_path, private_d
     assert "stopped: the sandbox backend did not come back within 0.1 min" in out, out + err
     assert "Traceback" not in err
     with Archive.open(run_dir, readonly=True) as store:
-        jobs = store.jobs()  # none when the seed's evaluation was the one cut short
-        assert all(job.state in ("queued", "running") and not job.error for job in jobs), jobs
+        jobs = store.jobs()  # what the outage cut short stays resumable, never recorded as failed
+        assert all(job.state != "failed" and not job.error for job in jobs), jobs
+        assert any(job.state in ("queued", "running") for job in jobs), jobs
         assert store.verify().ok
