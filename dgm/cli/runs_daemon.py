@@ -48,32 +48,37 @@ def run(
         max_usd=max_usd or config.budget.usd_total,
         max_seconds=(max_hours or config.loop.max_wall_hours) * 3600,
     )
-    with open_run(run_dir, config) as ctx:
-        banner = local_banner(config.model.name) or (DRY_RUN_BANNER if config.model.is_dry_run else "")
-        if banner:
-            out.print(f"[bold yellow]{banner}[/]")
-        if os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
-            fixed = config.model.name or "none: a dry run"
-            out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
-        from dgm.loop.daemon import child_jobs
+    try:
+        with open_run(run_dir, config) as ctx:
+            banner = local_banner(config.model.name) or (DRY_RUN_BANNER if config.model.is_dry_run else "")
+            if banner:
+                out.print(f"[bold yellow]{banner}[/]")
+            if os.environ.get("DGM_MODEL") and os.environ["DGM_MODEL"] != config.model.name:
+                fixed = config.model.name or "none: a dry run"
+                out.print(f"note: DGM_MODEL is ignored: this run's model was fixed by 'dgm init' ({fixed}); start a new run to use it")
+            from dgm.loop.daemon import child_jobs
 
-        cap = cap_note(config.loop.max_iterations, len(child_jobs(ctx.archive)), iterations)
-        if cap:
-            out.print(f"[yellow]{cap}[/]")
-        out.print(f"run {config.name}: sandbox backend {ctx.backend.name}, model {config.model.name or 'scripted (dry run)'}")
-        daemon = Daemon(ctx, stop)
-        daemon.install_signal_handlers()
-        try:
-            run_with_display(daemon, lambda: render_snapshot(take_snapshot(ctx.archive, config, note=daemon.state.stopping)), out)
-        except KeyboardInterrupt:
-            stopped = hard_stop(ctx.archive, ctx.backend, config.name)
-            if stopped.problem:
-                out.print(f"stopped at once, but {stopped.problem}")
-            else:
-                out.print(f"stopped at once: removed {stopped.removed} sandbox(es); 'dgm run' resumes the {stopped.in_flight} job(s) in flight")
-            out.file.flush()
-            os._exit(130)  # workers are blocked in sandboxes that no longer exist: never join them
-        snap = take_snapshot(ctx.archive, config, note=daemon.state.stopping)
+            cap = cap_note(config.loop.max_iterations, len(child_jobs(ctx.archive)), iterations)
+            if cap:
+                out.print(f"[yellow]{cap}[/]")
+            out.print(f"run {config.name}: sandbox backend {ctx.backend.name}, model {config.model.name or 'scripted (dry run)'}")
+            daemon = Daemon(ctx, stop)
+            daemon.install_signal_handlers()
+            try:
+                run_with_display(daemon, lambda: render_snapshot(take_snapshot(ctx.archive, config, note=daemon.state.stopping)), out)
+                snap = take_snapshot(ctx.archive, config, note=daemon.state.stopping)
+            except KeyboardInterrupt:
+                stopped = hard_stop(ctx.archive, ctx.backend, config.name)
+                if stopped.problem:
+                    out.print(f"stopped at once, but {stopped.problem}")
+                else:
+                    out.print(f"stopped at once: removed {stopped.removed} sandbox(es); 'dgm run' resumes the {stopped.in_flight} job(s) in flight")
+                out.file.flush()
+                os._exit(130)  # workers are blocked in sandboxes that no longer exist: never join them
+    except KeyboardInterrupt:  # a second signal while the drained run closes: nothing is in flight
+        out.print("stopped at once while closing the run: nothing was in flight")
+        out.file.flush()
+        os._exit(130)
     out.print(render_snapshot(snap))
     reason = daemon.state.stopping.split(":")[0] if daemon.state.stopping.startswith("draining") else daemon.state.stopping
     out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
