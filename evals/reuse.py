@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 GRADER_VERSION = "1"
 """Bump when grading changes in a way that makes old results incomparable."""

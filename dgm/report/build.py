@@ -13,7 +13,6 @@ from dgm.review.flags import flag_diff
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
-    from dgm.archive.queries import Queries
 
 
 @dataclass(frozen=True)

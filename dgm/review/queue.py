@@ -14,7 +14,6 @@ from dgm.review.gate import APPROVE, NOTE, REJECT, latest_verdicts
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
-    from dgm.archive.queries import Queries
 
 VERDICTS = (APPROVE, REJECT, NOTE)
 
