@@ -124,6 +124,9 @@ class SandboxConfig:
     outage_wait_minutes: float = 30.0
     """How long `dgm run` waits for a sandbox backend that stopped answering (a Docker
     restart) before it drains and stops; its interrupted children resume either way."""
+    warm: int = -1
+    """Docker containers `dgm run` starts ahead of demand, while agents wait for the model, so
+    a task's sandbox starts at once (-1: as many as sandboxes in flight; 0: none)."""
 
 
 EXECUTOR_KINDS = ("local", "ray")
@@ -210,6 +213,8 @@ class RunConfig:
             raise ConfigError("eval.stages needs at least one stage, each with tasks >= 1")
         if self.sandbox.backend not in ("auto", "docker", "bwrap"):
             raise ConfigError(f"sandbox.backend must be auto, docker or bwrap, not '{self.sandbox.backend}'")
+        if self.sandbox.warm < -1:
+            raise ConfigError("sandbox.warm must be -1 (as many as sandboxes in flight), 0 (none) or more")
         if self.executor.kind not in EXECUTOR_KINDS:
             raise ConfigError(f"executor.kind must be one of {', '.join(EXECUTOR_KINDS)}, not '{self.executor.kind}'")
         if self.model.scripted_latency < 0:

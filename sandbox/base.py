@@ -217,3 +217,8 @@ class Backend(Protocol):
         how many were removed. `include_own` also removes this process's live sessions: for a
         hard stop, when the threads that own them will never close them."""
         ...
+
+    def close(self) -> None:
+        """Release what the backend holds ahead of demand (warm sandboxes); sessions in use
+        are untouched. Never raises."""
+        ...

@@ -297,6 +297,9 @@ class BwrapBackend:
         """Always: there is no daemon that could go away."""
         return True
 
+    def close(self) -> None:
+        """Nothing is held ahead of demand: a bubblewrap sandbox starts in milliseconds."""
+
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Kill bwrap sessions whose owner died (--die-with-parent makes this rare), and with
         `include_own` this process's own; then remove their cgroups and any older empty

@@ -13,6 +13,7 @@ The docker SDK is imported here only, lazily, so the CLI's other commands never 
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -26,6 +27,7 @@ from dgm.sandbox.foreign import WORKSPACE_SEED, ForeignImages
 from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
+from dgm.sandbox.warm_pool import Shape, Warm, WarmPool, bind_late, shape_of
 
 _swept = False
 SELF_END_MARGIN = 15.0
@@ -54,14 +56,15 @@ def connect() -> Any:
     return client
 
 
-def main_command(limits: Limits) -> list[str]:
-    """The container's main process: it ends the container at the wall time plus a margin.
+def main_command(limits: Limits, idle: float = 0.0) -> list[str]:
+    """The container's main process: it ends the container at the wall time plus a margin
+    (plus the longest a warm container may wait for its session).
     The 's' suffix tells it apart from an agent's `sleep N` in a process list."""
-    return ["sleep", f"{int(limits.wall_seconds + SELF_END_MARGIN)}s"]
+    return ["sleep", f"{int(limits.wall_seconds + SELF_END_MARGIN + idle)}s"]
 
 
 def container_config(
-    image: str, limits: Limits, mounts: Sequence[Mount], labels: dict[str, str], runtime: str | None
+    image: str, limits: Limits, mounts: Sequence[Mount], labels: dict[str, str], runtime: str | None, idle: float = 0.0
 ) -> dict[str, Any]:
     """The keyword arguments of containers.create: every SECURITY.md default in one place."""
     from docker.types import LogConfig
@@ -74,7 +77,7 @@ def container_config(
         binds.append(DockerMount(m.sandbox_path, str(Path(m.host_path).resolve()), type="bind", read_only=m.read_only))
     config: dict[str, Any] = dict(
         image=image,
-        command=main_command(limits),
+        command=main_command(limits, idle),
         auto_remove=True,
         user=f"{SANDBOX_UID}:{SANDBOX_UID}",
         working_dir="/work",
@@ -109,8 +112,10 @@ def container_config(
 class DockerSession(RunnerSession):
     backend_name = "docker"
 
-    def __init__(self, session_id: str, container: Any, channel: DockerExecChannel, limits: Limits) -> None:
+    def __init__(self, session_id: str, container: Any, channel: DockerExecChannel, limits: Limits,
+                 folders: Sequence[Path] = ()) -> None:
         self._container = container
+        self._folders = list(folders)  # a warm pool's folders behind the mounts: gone with the session
         self._oom_file = _find_oom_file(container.id)
         self._oom_seen = 0
         super().__init__(session_id, channel, limits)
@@ -119,6 +124,13 @@ class DockerSession(RunnerSession):
         """remove(force=True) kills and removes; when Docker says a removal is already under
         way, wait (10 s at most) for the container to be gone. If the daemon itself is gone,
         the start-up sweep of the next process removes the container."""
+        try:
+            self._remove()
+        finally:
+            for folder in self._folders:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _remove(self) -> None:
         import docker.errors
 
         try:
@@ -179,14 +191,15 @@ def _find_oom_file(container_id: str) -> Path | None:
 
 class DockerBackend:
     """Sessions as hardened containers of `image`. Constructing one sweeps the leftovers of
-    crashed owners (containers whose owning process is gone).
+    crashed owners (containers whose owning process is gone). With `warm` > 0, up to that many
+    containers are started ahead of demand (see warm_pool); `close` discards them.
 
     Raises: SandboxError when no daemon answers; SandboxStartError when the image is missing.
     """
 
     name = "docker"
 
-    def __init__(self, image: str) -> None:
+    def __init__(self, image: str, warm: int = 0) -> None:
         global _swept
         self.image = image
         self.client = connect()
@@ -207,20 +220,44 @@ class DockerBackend:
                 self.sweep()
             except SandboxError as exc:  # a second line of defence: never the reason a command ends
                 sys.stderr.write(f"dgm: warning: {exc}\n")
+        self._pool = WarmPool(self._make_warm, self._discard_warm, self._warm_alive, warm) if warm > 0 else None
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
     ) -> DockerSession:
-        """Start a container and its runner.
+        """Start a container and its runner (or take a warm one of the same shape).
 
         Raises: SandboxStartError; BackendUnavailable (a subclass) when the daemon does not answer.
         """
         limits = limits or Limits()
         session_id = uuid.uuid4().hex[:12]
-        all_labels = {f"dgm.{k}": str(v) for k, v in (labels or {}).items()}
-        all_labels.update({LABEL: "1", "dgm.session": session_id, "dgm.owner": owner_tag()})
-        all_labels.setdefault("dgm.run", "none")
+        all_labels = _labels(session_id, labels)
         check_mounts(mounts)
+        shape = shape_of(self.image, limits, mounts, all_labels["dgm.run"]) if self._pool else None
+        warm = self._pool.take(shape) if self._pool and shape else None
+        if warm is not None:
+            try:
+                bind_late(warm.folders, mounts)
+            except OSError:
+                self._discard_warm(warm)
+            else:
+                return DockerSession(warm.session_id, warm.container, warm.channel, limits, warm.folders)
+        container, channel = self._launch(limits, mounts, all_labels)
+        session = DockerSession(session_id, container, channel, limits)
+        if limits.workspace_source is not None:
+            _seed_workspace(session)
+        return session
+
+    def close(self) -> None:
+        """Discard the warm containers and stop making them (sessions in use are untouched)."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def _launch(self, limits: Limits, mounts: Sequence[Mount], labels: dict[str, str], idle: float = 0.0) -> tuple[Any, DockerExecChannel]:
+        """Create and start a container, start its runner, and see it answer.
+
+        Raises: SandboxStartError; BackendUnavailable when the daemon does not answer.
+        """
         with self._gate:
             if self._closing:
                 raise SandboxStartError("the sandbox backend is shutting down")
@@ -232,7 +269,8 @@ class DockerBackend:
                 if limits.image is not None or limits.workspace_source is not None:
                     prepared = self.foreign.prepare(limits.image or self.image, limits.workspace_source)
                     image, runner_argv, extra = prepared.image, prepared.runner_argv, prepared.mounts
-                container = self.client.containers.create(**container_config(image, limits, [*extra, *mounts], all_labels, self.runtime))
+                config = container_config(image, limits, [*extra, *mounts], labels, self.runtime, idle)
+                container = self.client.containers.create(**config)
             finally:  # the create is what a hard stop waits for: after it, a listing finds the container
                 with self._gate:
                     self._starting -= 1
@@ -256,10 +294,31 @@ class DockerBackend:
             if _unreachable(exc) or not self.answers():
                 raise BackendUnavailable(f"cannot start a Docker sandbox: the daemon does not answer ({_one_line(exc)})") from None
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
-        session = DockerSession(session_id, container, channel, limits)
-        if limits.workspace_source is not None:
-            _seed_workspace(session)
-        return session
+        return container, channel
+
+    # -- the warm pool's hooks --------------------------------------------------------------
+    def _make_warm(self, shape: Shape, folders: list[Path]) -> Warm:
+        session_id = uuid.uuid4().hex[:12]
+        labels = _labels(session_id, {"run": shape.run, "purpose": "warm"})
+        mounts = [Mount(folder, target) for folder, target in zip(folders, shape.targets)]
+        container, channel = self._launch(shape.limits, mounts, labels, idle=self._pool.max_idle if self._pool else 0.0)
+        return Warm(session_id, container, channel, folders)
+
+    def _warm_alive(self, warm: Warm) -> bool:
+        try:
+            warm.channel.request({"op": "ping"}, b"", time.monotonic() + 5, 0)
+        except (ChannelClosed, ChannelTimeout, ReplyTooLarge, OSError):
+            return False
+        return True
+
+    def _discard_warm(self, warm: Warm) -> None:
+        warm.channel.close()
+        try:
+            _remove_if_present(self.client, warm.container.id)
+        except docker_errors():
+            pass  # the daemon is gone; the container ends by itself, a later sweep removes it
+        for folder in warm.folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def answers(self) -> bool:
         """Whether the daemon answers now (it may be restarting). Asked on a new connection:
@@ -295,6 +354,8 @@ class DockerBackend:
                 # a create in flight must finish first: a container made after the listing would
                 # be left 'created', never started, so never ending by itself (start() checks too)
                 self._gate.wait_for(lambda: self._starting == 0, timeout=10)
+            if self._pool is not None:
+                self._pool.close()
         removed = 0
         try:
             for cid, labels in _listed(self.client):
@@ -323,6 +384,14 @@ class DockerBackend:
             for cid in left:
                 _remove_if_present(self.client, cid)
             time.sleep(0.2)
+
+
+def _labels(session_id: str, labels: Mapping[str, str] | None) -> dict[str, str]:
+    """A container's labels: the caller's (as dgm.*), the project's mark, the session, the owner."""
+    all_labels = {f"dgm.{k}": str(v) for k, v in (labels or {}).items()}
+    all_labels.update({LABEL: "1", "dgm.session": session_id, "dgm.owner": owner_tag()})
+    all_labels.setdefault("dgm.run", "none")
+    return all_labels
 
 
 def _seed_workspace(session: DockerSession) -> None:

@@ -43,8 +43,8 @@ def describe_backends(image: str = DEFAULT_IMAGE) -> list[BackendStatus]:
     return [docker_status(image), bwrap_status()]
 
 
-def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE) -> Backend:
-    """The backend to run agent code with.
+def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE, warm: int = 0) -> Backend:
+    """The backend to run agent code with; Docker keeps `warm` containers started ahead.
 
     Raises: NoBackendError naming what is missing and how to install it.
     """
@@ -59,7 +59,7 @@ def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE) -> Backend:
         from dgm.sandbox.docker_backend import DockerBackend
 
         try:
-            return DockerBackend(image)
+            return DockerBackend(image, warm=warm)
         except SandboxError as exc:
             problems.append(f"docker: {exc}")
     if name in ("auto", "bwrap"):

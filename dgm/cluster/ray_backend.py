@@ -218,6 +218,9 @@ class RayBackend:
         except Exception:  # noqa: BLE001 - a cluster that cannot be asked does not answer
             return False
 
+    def close(self) -> None:
+        """Nothing is held here: each node's backend belongs to its NodeHost actor."""
+
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove dead owners' sandboxes on every sandbox node (and with `include_own`, every
         session this head placed)."""

@@ -72,7 +72,10 @@ def open_sandboxes(config: RunConfig, gateway: Gateway, stack: ExitStack) -> Bac
 
     image = image_for(list(config.eval.suites), config.sandbox.image)
     if config.executor.kind != "ray":
-        return open_backend(config.sandbox.backend, image=image)
+        warm = config.sandbox.warm if config.sandbox.warm >= 0 else config.jobs_in_flight * config.eval.workers
+        backend = open_backend(config.sandbox.backend, image=image, warm=warm)
+        stack.callback(backend.close)
+        return backend
     from dgm.cluster.connect import connect, disconnect
     from dgm.cluster.ray_backend import RayBackend
 

@@ -19,6 +19,7 @@ BACKENDS = [
     pytest.param("docker", marks=pytest.mark.docker),
     pytest.param("bwrap", marks=pytest.mark.bwrap),
     pytest.param("docker-foreign", marks=pytest.mark.docker),
+    pytest.param("docker-warm", marks=pytest.mark.docker),
 ]
 FOREIGN_IMAGE = "dgm-foreign-test:latest"
 """The sandbox image without any of our parts (no runner, no trusted python, no user)."""
@@ -37,6 +38,47 @@ class ForeignImageBackend:
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         return self.inner.sweep(run_id, include_own)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class WarmOnlyBackend:
+    """Docker sessions that all come from the warm pool (started ahead, mounts bound late):
+    the contract must hold for them exactly as for sessions started on demand."""
+
+    name = "docker-warm"
+
+    def __init__(self) -> None:
+        from dgm.sandbox.docker_backend import DockerBackend
+
+        self.inner = DockerBackend(DEFAULT_IMAGE, warm=4)
+
+    def start(self, limits: Limits | None = None, mounts=(), labels=None) -> Session:
+        import time
+
+        from dgm.sandbox.warm_pool import shape_of
+
+        limits = limits or Limits()
+        shape = shape_of(self.inner.image, limits, mounts, str((labels or {}).get("run", "none")))
+        pool = self.inner._pool
+        assert shape is not None and pool is not None, "every session of the contract suite can be served warm"
+        deadline = time.monotonic() + 180
+        while pool.held(shape) == 0:  # each start asks for a warm one (evicting other shapes')
+            assert time.monotonic() < deadline, "the warm pool made no sandbox of this shape in 180 s"
+            self.inner.start(limits, mounts, labels).close()
+            asked = time.monotonic()
+            while pool.held(shape) == 0 and time.monotonic() < asked + 15:
+                time.sleep(0.05)
+        session = self.inner.start(limits, mounts, labels)
+        assert session._container.labels.get("dgm.purpose") == "warm", "the session was not taken from the pool"
+        return session
+
+    def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
+        return self.inner.sweep(run_id, include_own)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def build_foreign_image() -> None:
@@ -64,6 +106,11 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         ensure_built("docker")
         build_foreign_image()
         return ForeignImageBackend(open_backend("docker"))
+    if request.param == "docker-warm":
+        ensure_built("docker")
+        warm = WarmOnlyBackend()
+        request.addfinalizer(warm.close)
+        return warm
     ensure_built(request.param)
     return open_backend(request.param)
 
