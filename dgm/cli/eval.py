@@ -41,18 +41,6 @@ def scores_table(report: Any) -> Any:
     return table
 
 
-def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
-    """Polyglot scores per language (a pure view)."""
-    from rich.table import Table
-
-    table = Table(title="polyglot by language")
-    for column in ("language", "passed", "tasks", "score"):
-        table.add_column(column)
-    for language, (passed, total) in scores.items():
-        table.add_row(language, str(passed), str(total), f"{passed / total:.3f}")
-    return table
-
-
 def logs_dir() -> Path:
     """Where this evaluation writes each task's log: a fresh directory in the cache."""
     import time
@@ -167,22 +155,22 @@ def main(
         spent = access.spend()
     if stop.signum:  # the signal came after the last task: the results are whole, the exit code says why
         raise typer.Exit(stop.exit_code)
-    languages = {}
-    if any(s.startswith("polyglot") for s in suite):
-        from dgm.evals.polyglot import language_scores
+    from dgm.archive.scores import breakdown, breakdown_json
 
-        languages = language_scores([(r.task_id, r.passed) for r in report.results])
+    suites = breakdown((r.suite, r.task_id, r.passed) for r in report.results)
     if json_out:
-        extra = {"polyglot_languages": {k: list(v) for k, v in languages.items()}} if languages else {}
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, "cache_dir": str(cache.root), **extra})
+        print_json({**report.to_dict(), "breakdown": breakdown_json(suites), "model": model or None, "llm_spend_usd": spent,
+                    "cache_dir": str(cache.root)})
         return
     out = console()
     if not model:
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
-    if languages:
-        out.print(languages_table(languages))
+    if any(s.languages for s in suites) or len(suites) > 1:
+        from dgm.cli.archive_views import breakdown_table
+
+        out.print(breakdown_table(suites))
     if note:
         out.print(f"[bold yellow]{note}[/]")
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})")
