@@ -156,7 +156,7 @@ class SwebenchConfig:
     log_parser: str = ""
     """A swebench log parser for those (default parse_log_pytest)."""
     timeout: float = 1800.0
-    """Seconds for the agent on one instance."""
+    """Seconds for the agent on one instance; wins over [eval] task_timeout for these tasks."""
     test_timeout: float = 1800.0
     memory_mb: int = 4096
     work_mb: int = 2048

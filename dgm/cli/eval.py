@@ -41,6 +41,15 @@ def scores_table(report: Any) -> Any:
     return table
 
 
+def swebench_options(image_template: str | None, task_timeout: float | None) -> dict[str, dict[str, Any]] | None:
+    """Options of swebench:FILE suites from the command line: --task-timeout is their agent's
+    time too (a swebench task's own timeout otherwise wins over the run-wide limits)."""
+    options: dict[str, Any] = {"image_template": image_template} if image_template else {}
+    if task_timeout is not None:
+        options["timeout"] = task_timeout
+    return {"swebench": options} if options else None
+
+
 def logs_dir() -> Path:
     """Where this evaluation writes each task's log: a fresh directory in the cache."""
     import time
@@ -148,7 +157,7 @@ def main(
                               progress=not json_out, llm=access.gateway, cache=cache, cancel=stop.event,
                               model_failed=access.model_failed, log_dir=logs_dir(), backend_wait=backend_wait,
                               notice=lambda message: print(f"dgm: {message}", file=sys.stderr, flush=True),
-                              suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
+                              suite_options=swebench_options(swebench_image, task_timeout))
         except EvalCancelled as exc:
             stopped(exc, stop.name, json_out, model, access.spend())
             raise typer.Exit(stop.exit_code) from None
