@@ -197,6 +197,10 @@ class RunConfig:
         """Options of the suites that take them, by suite base name (for evals.evaluate)."""
         return {"swebench": dataclasses.asdict(self.swebench)}
 
+    def options_for(self, suite: str) -> dict[str, Any]:
+        """The options of one suite of `eval.suites` ('swebench:FILE': the [swebench] table; {} for most)."""
+        return self.suite_options().get(suite.partition(":")[0], {})
+
     def validate(self) -> "RunConfig":
         if self.loop.selection not in SELECTION_METHODS:
             raise ConfigError(
