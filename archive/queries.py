@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dgm.archive import gitread
 from dgm.archive.errors import ArchiveError, UnknownAgentError
@@ -44,6 +44,7 @@ from dgm.archive.schema import (
 )
 
 if TYPE_CHECKING:
+    from dgm.archive.scores import SuiteScore
     from dgm.archive.stats import ScoreStat
 
 
@@ -307,6 +308,26 @@ class Queries:
             {"sep": "\x1f"},
         )
         return {r["agent_id"]: TaskCount(int(r["passed"]), int(r["tasks"])) for r in rows}
+
+    def suite_scores(self, agent_ids: Sequence[str]) -> dict[str, list["SuiteScore"]]:
+        """Per agent, its score per suite and per polyglot language (`archive.scores.breakdown`)
+        over its finished evaluations; agents with none are left out. One query for all."""
+        from dgm.archive.scores import TaskVerdict, breakdown
+
+        if not agent_ids:
+            return {}
+        marks = ", ".join(f":a{i}" for i in range(len(agent_ids)))
+        rows = self._rows(
+            f"""SELECT e.agent_id, e.suite, t.task_id, MAX(t.passed) AS passed, MIN(e.id) AS first_eval
+                FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+                WHERE e.finished_at IS NOT NULL AND e.agent_id IN ({marks})
+                GROUP BY e.agent_id, e.suite, t.task_id ORDER BY first_eval, t.task_id""",
+            {f"a{i}": a for i, a in enumerate(agent_ids)},
+        )
+        verdicts: dict[str, list[TaskVerdict]] = {}
+        for r in rows:
+            verdicts.setdefault(str(r["agent_id"]), []).append(TaskVerdict(str(r["suite"]), str(r["task_id"]), bool(r["passed"])))
+        return {agent: breakdown(found) for agent, found in verdicts.items()}
 
     def find_evaluation_by_tree(self, tree_hash: str, suite: str, task_ids_key: str) -> EvaluationRecord | None:
         """A finished evaluation of an identical tree on the same suite and task set (the key

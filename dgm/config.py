@@ -159,7 +159,7 @@ class SwebenchConfig:
     log_parser: str = ""
     """A swebench log parser for those (default parse_log_pytest)."""
     timeout: float = 1800.0
-    """Seconds for the agent on one instance."""
+    """Seconds for the agent on one instance; wins over [eval] task_timeout for these tasks."""
     test_timeout: float = 1800.0
     memory_mb: int = 4096
     work_mb: int = 2048
@@ -199,6 +199,10 @@ class RunConfig:
     def suite_options(self) -> dict[str, dict[str, Any]]:
         """Options of the suites that take them, by suite base name (for evals.evaluate)."""
         return {"swebench": dataclasses.asdict(self.swebench)}
+
+    def options_for(self, suite: str) -> dict[str, Any]:
+        """The options of one suite of `eval.suites` ('swebench:FILE': the [swebench] table; {} for most)."""
+        return self.suite_options().get(suite.partition(":")[0], {})
 
     def validate(self) -> "RunConfig":
         if self.loop.selection not in SELECTION_METHODS:

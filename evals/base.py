@@ -70,6 +70,9 @@ class Task:
     """Wall-clock limit for the agent on this task."""
     environment: TaskEnvironment | None = None
     """Set when the task runs in its own image; `workspace` is then put on top of its copy."""
+    own_timeout: bool = False
+    """True when `timeout` is the suite's own setting (a run's `[swebench] timeout`): it then
+    wins over a run-wide task timeout (`evaluate(limits=...)`, a run's `[eval] task_timeout`)."""
 
 
 @dataclass(frozen=True)

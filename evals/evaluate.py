@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
@@ -359,8 +359,18 @@ def _again_if_lost(fn: Callable[..., T], *args: Any) -> T:
     raise AssertionError("unreachable")
 
 
+def agent_limits(run_limits: Limits | None, task: Task) -> Limits:
+    """The agent's limits on one task: the run-wide ones when given, with the task's own time
+    when its suite set one (`Task.own_timeout`); without run-wide limits, the task's timeout."""
+    if run_limits is None:
+        return Limits(wall_seconds=task.timeout + 60, exec_timeout=task.timeout)
+    if task.own_timeout:
+        return replace(run_limits, wall_seconds=task.timeout + 60, exec_timeout=task.timeout)
+    return run_limits
+
+
 def _run_one(ctx: _Context, task: Task) -> tuple[AgentRun, float]:
-    limits = ctx.limits or Limits(wall_seconds=task.timeout + 60, exec_timeout=task.timeout)
+    limits = agent_limits(ctx.limits, task)
     start = time.monotonic()
     with ctx.llm.grant(agent_id=ctx.agent_id, task_id=task.id, purpose="solve") as mounts:
         run = run_agent(ctx.backend, ctx.agent_dir, task.instruction, task.workspace, limits=limits,

@@ -46,7 +46,7 @@ class SweBenchOptions:
     log_parser: str = ""
     """A swebench log parser for those (default parse_log_pytest)."""
     timeout: float = 1800.0
-    """Wall-clock seconds for the agent on one instance."""
+    """Wall-clock seconds for the agent on one instance (in a run, over `[eval] task_timeout`)."""
     test_timeout: float = 1800.0
     """Seconds for one instance's test run when grading."""
     memory_mb: int = 4096
@@ -87,7 +87,8 @@ class SweBenchSuite:
         self.instances = load_instances(path)
         env = {i.instance_id: self._environment(i) for i in self.instances}
         self._tasks = [
-            Task(f"{self.name}/{i.instance_id}", self.name, instruction(i), {}, i, self.options.timeout, env[i.instance_id])
+            Task(f"{self.name}/{i.instance_id}", self.name, instruction(i), {}, i, self.options.timeout, env[i.instance_id],
+                 own_timeout=True)
             for i in self.instances
         ]
 

@@ -136,6 +136,7 @@ def show(
             spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
             count=reader.task_counts().get(ident, TaskCount(0, 0)),
+            suites=reader.suite_scores([ident]).get(ident, []),
         )
         detail.reused_from.update(reader.evaluation_owners([e.reused_from for e in detail.evaluations if e.reused_from]))
     if json_output:

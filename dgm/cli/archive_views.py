@@ -17,6 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from dgm.archive.records import AgentRecord, AgentSummary, EvaluationRecord, FileChange, ReviewRecord, Spend, TaskCount, VerifyReport
+from dgm.archive.scores import SuiteScore, breakdown_json
 from dgm.archive.stats import ScoreStat, score_stat
 
 STATUS_STYLE = {"evaluated": "green", "pending": "yellow", "evaluating": "cyan", "invalid": "red"}
@@ -51,6 +52,19 @@ def agent_json(agent: AgentRecord, count: TaskCount | None = None) -> dict[str, 
 def stat_of(agent: AgentRecord, count: TaskCount | None) -> ScoreStat:
     count = count or TaskCount(0, 0)
     return score_stat(agent.score, count.passed, count.tasks)
+
+
+def breakdown_table(scores: Sequence[SuiteScore], title: str = "Score per suite") -> Table:
+    """One row per suite, then one indented row per polyglot language under its suite:
+    passed/tasks and the score with its 95% Wilson interval (`archive.scores.breakdown`)."""
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("suite", "left"), ("passed", "right"), ("score [95% CI] n", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in scores:
+        table.add_row(Text(s.suite, style="bold"), f"{s.passed}/{s.tasks}", s.stat.text())
+        for part in s.languages:
+            table.add_row(f"  {part.name}", f"{part.passed}/{part.tasks}", part.stat.text())
+    return table
 
 
 # ls
@@ -271,6 +285,8 @@ class AgentDetail:
     """Distinct tasks the score rests on."""
     reused_from: dict[int, str] = field(default_factory=dict)
     """Evaluation id -> agent, for the evaluations these results were reused from."""
+    suites: list[SuiteScore] = field(default_factory=list)
+    """The score per suite and per polyglot language (`Queries.suite_scores`)."""
 
 
 META_ORDER = ("problem_statement", "improvement_proposal", "implementation_suggestion", "log_summary")
@@ -280,6 +296,7 @@ def show_json(d: AgentDetail) -> dict[str, Any]:
     return {
         **agent_json(d.agent, d.count),
         "children": d.children,
+        "breakdown": breakdown_json(d.suites),
         "evaluations": [{**dataclasses.asdict(e), "reused_from_agent": d.reused_from.get(e.reused_from or -1)} for e in d.evaluations],
         "files_changed": [dataclasses.asdict(f) for f in d.files],
         "spend": {**dataclasses.asdict(d.spend), "tokens": d.spend.tokens},
@@ -303,6 +320,8 @@ def show_view(d: AgentDetail, meta_width: int = 600) -> RenderableType:
     head.add_row("children", str(d.children))
     head.add_row("cost", f"{fmt_usd(d.spend.usd)}  {d.spend.calls} LLM calls, {d.spend.tokens:,} tokens")
     parts: list[RenderableType] = [head]
+    if d.suites:
+        parts.append(breakdown_table(d.suites))
     if d.evaluations:
         table = Table(title="Evaluations", title_justify="left")
         for name in ("suite", "stage", "score", "passed", "finished", "reused"):

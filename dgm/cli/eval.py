@@ -41,16 +41,13 @@ def scores_table(report: Any) -> Any:
     return table
 
 
-def languages_table(scores: dict[str, tuple[int, int]]) -> Any:
-    """Polyglot scores per language (a pure view)."""
-    from rich.table import Table
-
-    table = Table(title="polyglot by language")
-    for column in ("language", "passed", "tasks", "score"):
-        table.add_column(column)
-    for language, (passed, total) in scores.items():
-        table.add_row(language, str(passed), str(total), f"{passed / total:.3f}")
-    return table
+def swebench_options(image_template: str | None, task_timeout: float | None) -> dict[str, dict[str, Any]] | None:
+    """Options of swebench:FILE suites from the command line: --task-timeout is their agent's
+    time too (a swebench task's own timeout otherwise wins over the run-wide limits)."""
+    options: dict[str, Any] = {"image_template": image_template} if image_template else {}
+    if task_timeout is not None:
+        options["timeout"] = task_timeout
+    return {"swebench": options} if options else None
 
 
 def logs_dir() -> Path:
@@ -160,29 +157,29 @@ def main(
                               progress=not json_out, llm=access.gateway, cache=cache, cancel=stop.event,
                               model_failed=access.model_failed, log_dir=logs_dir(), backend_wait=backend_wait,
                               notice=lambda message: print(f"dgm: {message}", file=sys.stderr, flush=True),
-                              suite_options={"swebench": {"image_template": swebench_image}} if swebench_image else None)
+                              suite_options=swebench_options(swebench_image, task_timeout))
         except EvalCancelled as exc:
             stopped(exc, stop.name, json_out, model, access.spend())
             raise typer.Exit(stop.exit_code) from None
         spent = access.spend()
     if stop.signum:  # the signal came after the last task: the results are whole, the exit code says why
         raise typer.Exit(stop.exit_code)
-    languages = {}
-    if any(s.startswith("polyglot") for s in suite):
-        from dgm.evals.polyglot import language_scores
+    from dgm.archive.scores import breakdown, breakdown_json
 
-        languages = language_scores([(r.task_id, r.passed) for r in report.results])
+    suites = breakdown((r.suite, r.task_id, r.passed) for r in report.results)
     if json_out:
-        extra = {"polyglot_languages": {k: list(v) for k, v in languages.items()}} if languages else {}
-        print_json({**report.to_dict(), "model": model or None, "llm_spend_usd": spent, "cache_dir": str(cache.root), **extra})
+        print_json({**report.to_dict(), "breakdown": breakdown_json(suites), "model": model or None, "llm_spend_usd": spent,
+                    "cache_dir": str(cache.root)})
         return
     out = console()
     if not model:
         out.print("note: no model given (--model or DGM_MODEL): the agent had no LLM, so agents that need one fail")
     out.print(results_table(report))
     out.print(scores_table(report))
-    if languages:
-        out.print(languages_table(languages))
+    if any(s.languages for s in suites) or len(suites) > 1:
+        from dgm.cli.archive_views import breakdown_table
+
+        out.print(breakdown_table(suites))
     if note:
         out.print(f"[bold yellow]{note}[/]")
     out.print(f"score: {report.score:.3f} ({sum(r.passed for r in report.results)}/{len(report.results)})")

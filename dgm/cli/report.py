@@ -33,9 +33,12 @@ def report(
     out_dir = out if out is not None else run_dir / "report"
     files = build_report(archive, out_dir, run_name=run_dir.name, top=max(top, 0), run=facts)
     if json_output:
+        from dgm.archive.scores import breakdown_json
+
         print_json({
             "html": str(files.html), "figures": [{"name": f.name, "png": str(f.png), "svg": str(f.svg)} for f in files.figures],
             "diffs": [str(p) for p in files.diffs], "dry_run": facts.dry_run,
+            "best_lineage": [{"agent": agent, "breakdown": breakdown_json(scores)} for agent, scores in files.lineage],
         })
         return
     out_console = console()

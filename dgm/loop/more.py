@@ -44,8 +44,11 @@ class TaskOrders:
         from dgm.evals import get_suite, stage_order
 
         self.orders: dict[str, list[str]] = {}
+        self.names: dict[str, str] = {}
+        """Suite in the config ('custom:PATH') -> the name its evaluations record ('custom-x')."""
         for name in config.eval.suites:
-            suite = get_suite(name)
+            suite = get_suite(name, **config.options_for(name))
+            self.names[name] = suite.name
             self.orders[name] = [t.id for t in stage_order(suite.tasks(), config.eval.seed, suite.name)]
 
     @property
@@ -53,11 +56,15 @@ class TaskOrders:
         return sum(len(order) for order in self.orders.values())
 
     def next_task(self, done: set[tuple[str, str]]) -> tuple[str, str] | None:
-        """The first task not in `done` of the suite with the fewest done tasks."""
-        by_progress = sorted(self.orders, key=lambda s: sum(1 for d in done if d[0] == s))
+        """The first task not in `done` of the suite with the fewest done tasks. `done` names a
+        suite as its evaluations record it or as the config does (a queued job's payload)."""
+        def is_done(suite: str, task: str) -> bool:
+            return (suite, task) in done or (self.names[suite], task) in done
+
+        by_progress = sorted(self.orders, key=lambda s: sum(1 for task in self.orders[s] if is_done(s, task)))
         for suite in by_progress:
             for task in self.orders[suite]:
-                if (suite, task) not in done:
+                if not is_done(suite, task):
                     return suite, task
         return None
 
@@ -126,17 +133,18 @@ def evaluate_more(ctx: "LoopContext", agent_id: str, suite: str, task_id: str) -
 
     Raises: BudgetExhausted; SandboxError; UnknownSuiteError.
     """
-    from dgm.evals import evaluate_tasks
+    from dgm.evals import evaluate_tasks, get_suite
 
     archive = ctx.archive
-    if (suite, task_id) in {(e.suite, r.task_id) for e in archive.evaluations(agent_id) for r in archive.task_results(e.id)}:
+    resolved = get_suite(suite, **ctx.config.options_for(suite))  # its records carry resolved.name
+    if (resolved.name, task_id) in {(e.suite, r.task_id) for e in archive.evaluations(agent_id) for r in archive.task_results(e.id)}:
         return MoreOutcome(agent_id, suite, task_id, None, archive.get(agent_id).score)
     ctx.gateway.budget.check(agent_id=agent_id, task_id=None)
     with tempfile.TemporaryDirectory(prefix="dgm-more-") as scratch:
         agent_dir = Path(scratch) / "agent"
         archive.export(agent_id, agent_dir)
         (result,) = evaluate_tasks(
-            agent_dir, suite, [task_id], ctx.backend, stage=EXTRA_STAGE, llm=ctx.gateway, archive=archive,
+            agent_dir, resolved, [task_id], ctx.backend, stage=EXTRA_STAGE, llm=ctx.gateway, archive=archive,
             agent_id=agent_id, limits=ctx.limits(ctx.config.eval.task_timeout),
         )
     count = archive.task_counts()[agent_id]

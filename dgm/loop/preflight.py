@@ -19,9 +19,8 @@ def check_before_start(config: RunConfig) -> None:
     from dgm.llm.local import check_local_model, is_local
     from dgm.llm.models import route_problem
 
-    options = config.suite_options()
     for suite in config.eval.suites:
-        get_suite(suite, **options.get(suite.partition(":")[0], {}))
+        get_suite(suite, **config.options_for(suite))
     if is_local(config.model.name):
         check_local_model()
     elif not config.model.is_dry_run:

@@ -13,6 +13,7 @@ from dgm.review.flags import flag_diff
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
+    from dgm.archive.scores import SuiteScore
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class ReportFiles:
     figures: list[Figure]
     diffs: list[Path] = field(default_factory=list)
     """The .diff and .html file of each top agent."""
+    lineage: list[tuple[str, list[SuiteScore]]] = field(default_factory=list)
+    """The best path, seed first, each agent with its score per suite and polyglot language."""
 
     def all(self) -> list[Path]:
         return [self.html] + [p for f in self.figures for p in (f.png, f.svg)] + self.diffs
@@ -45,7 +48,7 @@ def write_report(data: ReportData, diffs: dict[str, str], out_dir: Path, packets
         written += [raw, page]
         rows.append(TopRow(agent, f"diffs/{page.name}", f"diffs/{raw.name}", len(flags), agent_section(agent, diff, flags, packet)))
     html = write_text(out_dir / "index.html", report_page(data, figures, rows))
-    return ReportFiles(html, figures, written)
+    return ReportFiles(html, figures, written, [(a, data.suites.get(a, [])) for a in data.best_path()])
 
 
 def build_report(archive: Queries, out_dir: Path, run_name: str = "", top: int = 20, run: RunFacts | None = None) -> ReportFiles:

@@ -17,6 +17,7 @@ from dgm.review.gate import latest_verdicts
 
 if TYPE_CHECKING:
     from dgm.archive.queries import Queries
+    from dgm.archive.scores import SuiteScore
     from dgm.archive.stats import ScoreStat
 
 
@@ -66,6 +67,8 @@ class ReportData:
     calls: list[CallPoint] = field(default_factory=list)
     run: RunFacts | None = None
     """The run's model and config, when the report knows its run directory."""
+    suites: dict[str, list["SuiteScore"]] = field(default_factory=dict)
+    """Score per suite and polyglot language of each agent on the best path (`Queries.suite_scores`)."""
 
     @property
     def dry_run(self) -> bool:
@@ -142,4 +145,6 @@ def collect(archive: Queries, run_name: str = "") -> ReportData:
                    *counts.get(a.id, (0, 0)))
         for a in sorted(archive.agents(), key=lambda a: a.seq)
     ]
-    return ReportData(run_name, agents, calls)
+    data = ReportData(run_name, agents, calls)
+    data.suites = archive.suite_scores(data.best_path())
+    return data

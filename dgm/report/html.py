@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dgm.report.data import AgentPoint, ReportData
 from dgm.report.plots import Figure
 from dgm.review.flags import Flag
+
+if TYPE_CHECKING:
+    from dgm.archive.scores import SuiteScore
+    from dgm.archive.stats import ScoreStat
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -38,6 +42,7 @@ pre.diff span { display: block; white-space: pre; }
 details.agent { border: 1px solid #e5e5e5; border-radius: 6px; padding: 0.4em 0.8em; margin: 0.5em 0; }
 details.agent summary { cursor: pointer; font-weight: 600; }
 pre.text { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; padding: 0.6em; }
+td.num small { color: #666; }
 .add { background: #e6ffec; } .del { background: #ffebe9; } .hunk { color: #6f42c1; } .file { font-weight: 700; }
 """
 
@@ -152,6 +157,51 @@ def _top_table(rows: Sequence[TopRow], best_path: set[str]) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
+LINEAGE_ROWS = 12
+"""Agents of the best path the suite table shows: the seed and the last ones before the best."""
+
+
+def _stat_cell(stat: ScoreStat | None) -> str:
+    if stat is None or stat.score is None or stat.low is None or stat.high is None:
+        return '<td class="num">-</td>'
+    return f'<td class="num">{stat.score:.3f} <small>[{stat.low:.2f}, {stat.high:.2f}]</small> {stat.passed}/{stat.tasks}</td>'
+
+
+def _stats(scores: Sequence[SuiteScore]) -> dict[tuple[str, str | None], ScoreStat]:
+    """(suite, None) and (suite, language) -> the score there."""
+    out: dict[tuple[str, str | None], ScoreStat] = {}
+    for s in scores:
+        out[(s.suite, None)] = s.stat
+        out.update({(s.suite, part.name): part.stat for part in s.languages})
+    return out
+
+
+def suite_table(path: Sequence[AgentPoint], suites: Mapping[str, Sequence[SuiteScore]]) -> str:
+    """The score per suite (and per polyglot language, a column each) of the agents on the best
+    path, seed first, as an HTML table; '' when none of them has a breakdown. A column exists
+    only for a suite or language some agent was evaluated on, so a run of built-in suites gets
+    no empty language columns. A long path keeps the seed and the last agents before the best."""
+    stats = {a.id: _stats(suites.get(a.id, ())) for a in path}
+    seen = dict.fromkeys(column for found in stats.values() for column in found)
+    order = {suite: i for i, suite in enumerate(dict.fromkeys(suite for suite, _ in seen))}
+    columns = sorted(seen, key=lambda c: (order[c[0]], c[1] is not None, c[1] or ""))  # a suite, then its languages by name
+    if not columns:
+        return ""
+    shown: list[AgentPoint | None] = list(path)
+    if len(path) > LINEAGE_ROWS:
+        shown = [path[0], None, *path[len(path) - LINEAGE_ROWS + 1:]]
+    head = "<tr><th>agent</th><th>score [95% CI] n</th>" + "".join(
+        f"<th>{escape(suite if part is None else f'{suite}/{part}')}</th>" for suite, part in columns) + "</tr>"
+    body = []
+    for row in shown:
+        if row is None:
+            body.append(f'<tr><td colspan="{len(columns) + 2}">&hellip; {len(path) - LINEAGE_ROWS} more agents</td></tr>')
+            continue
+        body.append(f"<tr><td>{escape(row.id)}</td><td class=\"num\">{escape(row.stat.text())}</td>"
+                    + "".join(_stat_cell(stats[row.id].get(column)) for column in columns) + "</tr>")
+    return f'<table id="suite-scores">{head}{"".join(body)}</table>'
+
+
 def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopRow]) -> str:
     agents = data.agents
     best = data.best()
@@ -176,6 +226,7 @@ def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopR
         + f"<h2>Top {len(rows)} agents</h2><p class=\"sub\">&#9733; on the path from the seed to the best agent; "
         "flags count what the diff against the parent raised (see dgm review).</p>"
         + _top_table(rows, set(data.best_path()))
+        + _suites_section(data)
         + "".join(
             f'<details class="agent" id="agent-{escape(r.agent.id)}"><summary>Agent {escape(r.agent.id)}: score {_score(r.agent.score)}, '
             f"child of {escape(r.agent.parent_id or '(seed)')}, {r.flags} flag(s)</summary>{r.section}</details>"
@@ -183,6 +234,15 @@ def report_page(data: ReportData, figures: Sequence[Figure], rows: Sequence[TopR
         )
     )
     return _page(f"dgm report: {data.run_name}", body)
+
+
+def _suites_section(data: ReportData) -> str:
+    by_id = data.by_id()
+    table = suite_table([by_id[a] for a in data.best_path()], data.suites)
+    if not table:
+        return ""
+    return ("<h2>Score per suite along the best lineage</h2><p class=\"sub\">From the seed to the best agent: each suite's "
+            "pass rate [95% Wilson interval] passed/tasks; polyglot also per language.</p>" + table)
 
 
 def _run_facts(data: ReportData) -> str:

@@ -87,16 +87,4 @@ class PolyglotSuite:
             return list(pool.map(lambda item: grade_exercise(backend, item[0].id, item[0].hidden, item[1]), items))
 
 
-def language_scores(task_results: Sequence[tuple[str, bool]]) -> dict[str, tuple[int, int]]:
-    """(passed, total) per language from (task id, passed) pairs of polyglot tasks
-    ('polyglot/<language>/<slug>'); other tasks are left out."""
-    out: dict[str, tuple[int, int]] = {}
-    for task_id, passed in task_results:
-        parts = task_id.split("/")
-        if len(parts) == 3 and parts[0] == "polyglot":
-            done, total = out.get(parts[1], (0, 0))
-            out[parts[1]] = (done + int(passed), total + 1)
-    return out
-
-
-__all__ = ["POLYGLOT_IMAGE", "PolyglotSuite", "language_scores", "parse_languages"]
+__all__ = ["POLYGLOT_IMAGE", "PolyglotSuite", "parse_languages"]

@@ -23,6 +23,8 @@ def test_dgm_eval_json_and_table(make_agent, tmp_path):
     report = json.loads(out)
     assert report["score"] == 0.5 and not report["reused"]
     assert {r["task_id"].rsplit("/", 1)[1]: r["passed"] for r in report["results"]} == {"leap": True, "word-count": False}
+    (suite,) = report["breakdown"]  # the breakdown `dgm archive show` and the report show too
+    assert (suite["suite"], suite["passed"], suite["tasks"], len(suite["ci95"])) == ("custom-exercises", 1, 2, 2)
     table = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     assert "score: 0.500 (1/2)" in table and "reused" in table
     assert f"cache: {tmp_path / 'cache'}" in table and "--no-reuse" in table  # says where, and how not to

@@ -4,7 +4,6 @@ and each integrity attack earns nothing."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -102,21 +101,6 @@ def test_catch2_sections_count_for_their_test_case():
     assert fold_subtests(results, ["case"], "") == results
 
 
-def test_language_scores_and_table():
-    from rich.console import Console
-
-    from dgm.cli.eval import languages_table
-    from dgm.evals.polyglot import language_scores
-
-    scores = language_scores([("polyglot/go/a", True), ("polyglot/go/b", False), ("polyglot/java/a", True),
-                              ("humaneval/HumanEval-1", True)])
-    assert scores == {"go": (1, 2), "java": (1, 1)}
-    console = Console(file=io.StringIO(), width=100, color_system=None)
-    console.print(languages_table(scores))
-    text = console.file.getvalue()
-    assert "go" in text and "0.500" in text and "1.000" in text
-
-
 def test_report_parsers():
     assert LANGUAGE_SPECS["go"].parse('{"Action":"pass","Test":"TestA"}\nnot json\n{"Action":"fail","Test":"TestA/sub"}\n'
                                       '{"Action":"output","Test":"TestB"}') == [CaseResult("TestA", True)]
@@ -184,7 +168,9 @@ def test_dgm_eval_on_the_sample(tmp_path, polyglot_backend):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert [r["passed"] for r in report["results"]] == [True] * 12, done.stdout[-3000:]
-    assert report["polyglot_languages"] == {language: [2, 2] for language in LANGUAGES}
+    (polyglot,) = report["breakdown"]
+    assert (polyglot["suite"], polyglot["passed"], polyglot["tasks"]) == ("polyglot", 12, 12)
+    assert {k: (v["passed"], v["tasks"]) for k, v in polyglot["languages"].items()} == {language: (2, 2) for language in LANGUAGES}
 
 
 def test_polyglot_image_needs_docker():

@@ -142,3 +142,19 @@ def test_a_dataset_name_loads_from_the_hub_and_offline_says_so_in_one_line(tmp_p
     ]
     with pytest.raises(SweBenchFormatError, match="no such file"):
         load_instances(Path("nobody-here/missing.jsonl"))  # reads as owner/name, but is a file name
+
+
+def test_a_swebench_tasks_own_timeout_wins_over_run_wide_limits_and_the_cli_sets_it():
+    from dgm.cli.eval import swebench_options
+    from dgm.evals.base import Task
+    from dgm.evals.evaluate import agent_limits
+    from dgm.sandbox import Limits
+
+    run_wide = Limits(wall_seconds=60, exec_timeout=60, memory_mb=777)
+    own = Task("swebench-x/a", "swebench-x", "fix it", {}, timeout=900.0, own_timeout=True)
+    plain = Task("humaneval/1", "humaneval", "solve it", {}, timeout=300.0)
+    assert (agent_limits(run_wide, own).exec_timeout, agent_limits(run_wide, own).memory_mb) == (900.0, 777)
+    assert agent_limits(run_wide, plain) == run_wide
+    assert agent_limits(None, plain).exec_timeout == 300.0
+    assert swebench_options(None, None) is None
+    assert swebench_options("mirror/{id}", 30.0) == {"swebench": {"image_template": "mirror/{id}", "timeout": 30.0}}

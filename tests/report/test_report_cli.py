@@ -127,3 +127,70 @@ def test_report_help_names_no_subcommands() -> None:
     result = subprocess.run([sys.executable, "-m", "dgm.cli", "report", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "COMMAND" not in result.stdout and "Commands" not in result.stdout
     assert "--top" in result.stdout
+
+
+def suite_cells(page: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The header and the rows (by agent) of the page's suite table."""
+    table = page[page.index('<table id="suite-scores">'):]
+    table = table[: table.index("</table>")].replace("<small>", "").replace("</small>", "")
+    head = [cell.split("</th>")[0] for cell in table.split("<th>")[1:]]
+    rows = {}
+    for row in table.split("<tr>")[2:]:
+        cells = [cell.split("</td>")[0].split(">", 1)[-1] for cell in row.split("<td")[1:]]
+        rows[cells[0]] = cells[1:]
+    return head, rows
+
+
+def test_the_report_breaks_the_best_lineage_down_per_suite_and_language(tmp_path: Path) -> None:
+    """The seed-to-best path in a table: a column per suite of the run and per polyglot
+    language, each cell a rate with its interval; a run of built-in suites has no language columns."""
+    import json
+
+    from dgm.archive import Archive
+
+    plain, mixed = tmp_path / "plain", tmp_path / "mixed"
+    for run in (plain, mixed):
+        archive, _ = build_demo_archive(run, 14, seed=2)
+        with archive:
+            best = archive.best()
+            path = [a.id for a in archive.lineage(best.id)]
+    write_report(plain, tmp_path / "plain-report", 3)
+    head, rows = suite_cells((tmp_path / "plain-report" / "index.html").read_text(encoding="utf-8"))
+    assert head == ["agent", "score [95% CI] n", "humaneval"] and list(rows) == path  # no empty polyglot columns
+
+    with Archive.open(mixed) as store:
+        for agent_id, verdicts in ((best.id, {"polyglot/go/a": True, "polyglot/go/b": True, "polyglot/rust/a": True, "polyglot/java/x": False}),
+                                   (path[-2], {"polyglot/rust/a": False, "polyglot/java/x": True})):
+            evaluation = store.start_evaluation(agent_id, "polyglot", 0, len(verdicts))
+            for task_id, passed in verdicts.items():
+                store.add_task_result(evaluation, task_id, passed, 1.0, "ok" if passed else "failed")
+            store.finish_evaluation(evaluation, sum(verdicts.values()) / len(verdicts), sum(verdicts.values()))
+        humaneval = store.suite_scores([best.id])[best.id][0]
+    result = subprocess.run([sys.executable, "-m", "dgm.cli", "report", "--run", str(mixed), "--out", str(tmp_path / "out"), "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [row["agent"] for row in data["best_lineage"]] == path
+    last = data["best_lineage"][-1]["breakdown"]
+    assert [s["suite"] for s in last] == ["humaneval", "polyglot"] and (last[1]["passed"], last[1]["tasks"]) == (3, 4)
+    assert {k: v["passed"] for k, v in last[1]["languages"].items()} == {"go": 2, "java": 0, "rust": 1}
+    head, rows = suite_cells((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
+    assert head[2:] == ["humaneval", "polyglot", "polyglot/go", "polyglot/java", "polyglot/rust"]
+    assert rows[best.id][1:] == [f"{humaneval.stat.score:.3f} [{humaneval.stat.low:.2f}, {humaneval.stat.high:.2f}] "
+                                 f"{humaneval.passed}/{humaneval.tasks}", "0.750 [0.30, 0.95] 3/4", "1.000 [0.34, 1.00] 2/2",
+                                 "0.000 [0.00, 0.79] 0/1", "1.000 [0.21, 1.00] 1/1"]
+    assert rows[path[-2]][2:] == ["0.500 [0.09, 0.91] 1/2", "-", "1.000 [0.21, 1.00] 1/1", "0.000 [0.00, 0.79] 0/1"]
+    assert rows[path[0]][2:] == ["-"] * 4  # the seed never ran polyglot
+
+
+def test_a_long_lineage_keeps_the_seed_and_the_agents_before_the_best() -> None:
+    from dgm.archive.scores import SuiteScore
+    from dgm.report.data import AgentPoint
+    from dgm.report.html import LINEAGE_ROWS, suite_table
+
+    path = [AgentPoint(f"a{i}", f"a{i - 1}" if i else None, i, "evaluated", 0.5, "t", passed=1, tasks=2) for i in range(30)]
+    table = suite_table(path, {a.id: [SuiteScore("reasoning", 1, 2)] for a in path})
+    head, rows = suite_cells(f"<p>{table}</p>")
+    assert head == ["agent", "score [95% CI] n", "reasoning"]
+    assert list(rows) == ["a0", f"&hellip; {30 - LINEAGE_ROWS} more agents", *[f"a{i}" for i in range(30 - LINEAGE_ROWS + 1, 30)]]
+    assert suite_table(path, {}) == ""
