@@ -44,3 +44,8 @@ class HostGateway(Protocol):
 
         Raises: ModelError (after retries), BudgetExhausted."""
         ...
+
+    def host_prompt_chars(self) -> int | None:
+        """How long a host prompt may be, in characters, for the host model's context window;
+        None when no prompt of ours can exceed it."""
+        ...

@@ -46,6 +46,8 @@ TOKEN_NAME = "token"
 SANDBOX_DIR = "/run/llm"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 UNAUTHENTICATED_ROWS = 100
+HOST_ANSWER_TOKENS = 1024
+"""Room kept in a small context window for a host call's answer (a diagnosis is a short JSON)."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,15 @@ class Gateway:
         caller = Caller(agent_id, task_id, purpose, iteration, step)
         request = ChatRequest(messages, None, tools, None, max_tokens, temperature)
         return self._call(caller, request, self.host_model)
+
+    def host_prompt_chars(self) -> int | None:
+        """Characters a host prompt may take: the host model's context window less room for
+        the answer, at a cautious 2.5 characters per token (code tokenizes densely); None
+        when the window is not known to be small (hosted models)."""
+        window = self.host_model.context_tokens
+        if window is None:
+            return None
+        return int(max(window - HOST_ANSWER_TOKENS, window // 2) * 2.5)
 
     # -- sandbox calls (the HTTP handler) --------------------------------------------------
     def serve(self, token: str | None, body: bytes | None, length: int | None) -> tuple[int, dict[str, Any]]:

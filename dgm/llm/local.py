@@ -178,6 +178,7 @@ class LocalModel:
     max_retries: int = 4
     max_tokens: int = MAX_TOKENS
     threads: int = 1
+    context_tokens: int | None = CONTEXT
     server: LocalServer | None = field(default=None, repr=False)
     """A running server to use (tests share one); None: start one on `start()`."""
     _owned: bool = field(default=False, repr=False)

@@ -46,6 +46,9 @@ class Model(Protocol):
     """Anything that answers chat requests; the gateway holds one per run."""
 
     name: str
+    context_tokens: int | None
+    """The model's context window (prompt and answer) in tokens when it is small enough to
+    matter (a local model); None for hosted models, whose windows exceed our prompts."""
 
     def complete(
         self,
@@ -135,6 +138,7 @@ class LiteLLMModel:
     """Passed through to litellm (tests: a text, or e.g. 'litellm.RateLimitError')."""
     mock_tool_calls: list[dict[str, Any]] | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    context_tokens: int | None = None
 
     def complete(self, messages, *, tools=None, tool_choice=None, max_tokens=1024, temperature=0.7) -> Completion:
         return with_retries(

@@ -79,6 +79,7 @@ class RetryingModel:
     def __init__(self, inner, *, max_retries: int = 4, base_delay: float = 1.0, sleep: Callable[[float], None] = time.sleep):
         self.inner = inner
         self.name = inner.name
+        self.context_tokens = inner.context_tokens
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.sleep = sleep

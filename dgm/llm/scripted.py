@@ -120,10 +120,12 @@ Script = Union[Sequence[Reply], Sequence[Rule], Callable[[Request], "Reply | Non
 class ScriptedModel:
     """A deterministic model that answers from `script` and records every request in `.calls`."""
 
-    def __init__(self, script: Script, *, name: str = "scripted", latency: float = 0.0):
+    def __init__(self, script: Script, *, name: str = "scripted", latency: float = 0.0, context_tokens: int | None = None):
         self.name = name
         self.latency = latency
         """Seconds each call takes, standing in for a real model's wait (benchmarks)."""
+        self.context_tokens = context_tokens
+        """A context window to play (tests of prompts fitted to a small model)."""
         self.calls: list[Request] = []
         self._lock = threading.Lock()
         self._script = script

@@ -12,6 +12,8 @@ from dgm.errors import DgmError
 
 MAX_FILE_CHARS = 12_000
 MAX_LOG_CHARS = 4_000
+MIN_CLIP_CHARS = 200
+"""The least of a file or log a fitted prompt keeps (its head and tail)."""
 
 SYSTEM = """You are the diagnosis step of a Darwin Gödel Machine: a system in which a coding agent \
 improves its own code. You read the agent's source code and logs of tasks it failed, find the \
@@ -54,13 +56,25 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit // 2] + "\n[... clipped ...]\n" + text[-limit // 2 :]
 
 
-def diagnosis_messages(code: Mapping[str, bytes], failures: Sequence[FailedTask]) -> list[dict]:
+def diagnosis_messages(code: Mapping[str, bytes], failures: Sequence[FailedTask], max_chars: int | None = None) -> list[dict]:
+    """The diagnosis prompt. With `max_chars` (a small model's context window), every file
+    and log is clipped harder, halving the clips, until the whole prompt fits."""
+    file_chars, log_chars = MAX_FILE_CHARS, MAX_LOG_CHARS
+    while True:
+        messages = _messages(code, failures, file_chars, log_chars)
+        size = sum(len(m["content"]) for m in messages)
+        if max_chars is None or size <= max_chars or file_chars <= MIN_CLIP_CHARS:
+            return messages
+        file_chars, log_chars = max(MIN_CLIP_CHARS, file_chars // 2), max(MIN_CLIP_CHARS, log_chars // 2)
+
+
+def _messages(code: Mapping[str, bytes], failures: Sequence[FailedTask], file_chars: int, log_chars: int) -> list[dict]:
     files = "\n\n".join(
-        f"### {path}\n```\n{_clip(data.decode('utf-8', 'replace'), MAX_FILE_CHARS)}\n```"
+        f"### {path}\n```\n{_clip(data.decode('utf-8', 'replace'), file_chars)}\n```"
         for path, data in sorted(code.items())
         if path.endswith((".py", ".md", ".txt", ".toml", ".json"))
     )
-    logs = "\n\n".join(f"### Task {f.task_id}\n```\n{_clip(f.log, MAX_LOG_CHARS)}\n```" for f in failures)
+    logs = "\n\n".join(f"### Task {f.task_id}\n```\n{_clip(f.log, log_chars)}\n```" for f in failures)
     user = (
         f"# The agent's code\n{files}\n\n"
         f"# Logs of failed tasks\n{logs or '(no failure logs: propose the most valuable general improvement)'}\n\n"

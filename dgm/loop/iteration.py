@@ -149,7 +149,7 @@ def diagnose(
     """The parsed diagnosis, and the exchange it came from (prompt messages, answer) for the
     child's replay record."""
     failures = recent_failures(ctx.archive, parent_id, ctx.config.loop.diagnose_failures)
-    messages = diagnosis_messages(parent_files, failures)
+    messages = diagnosis_messages(parent_files, failures, ctx.gateway.host_prompt_chars())
     completion = ctx.gateway.complete_for_host(
         messages, agent_id=parent_id, purpose="diagnose", task_id=f"diagnose/{iteration}", iteration=iteration, step="diagnose",
     )

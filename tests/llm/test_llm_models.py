@@ -77,6 +77,7 @@ class Flaky:
     """Fails transiently `failures` times, then answers; a stand-in at the model boundary."""
 
     name = "flaky"
+    context_tokens = None
 
     def __init__(self, failures: int, error: type[Exception] = TransientModelError):
         self.failures, self.error, self.attempts = failures, error, 0

@@ -158,6 +158,30 @@ def test_an_unparseable_diagnosis_is_a_recorded_no_child(shared_server, tmp_path
     assert row["purpose"] == "diagnose" and row["outcome"] == "ok" and row["completion_tokens"] > 0
 
 
+def test_the_seed_agent_s_diagnosis_fits_the_local_model_s_window(shared_server, tmp_path):
+    """The seed agent's code and five failure logs are longer than the 8k-token window: the
+    diagnosis prompt is clipped to fit, so the server answers it (before, a local run's
+    diagnosis of a failing agent overflowed the window and never made a child)."""
+    from dgm.archive import Archive
+    from dgm.loop.diagnose import FailedTask, diagnosis_messages
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = local_config()
+    (run_dir / "run.toml").write_text(dump_config(config), encoding="utf-8")
+    failures = [FailedTask(f"humaneval/HumanEval-{i}", ("$ python agent.py\nTraceback: AssertionError\n" * 100)[:4000]) for i in range(5)]
+    with Archive.create(run_dir) as store:
+        seed = store.add_seed(SEED_DIR, meta={})
+        files = store.read_tree(seed.id)
+        with Gateway(LocalModel(server=shared_server, max_tokens=48), config, store) as gateway:
+            assert sum(len(m["content"]) for m in diagnosis_messages(files, failures)) > 8192 * 3, "unclipped, it overflows"
+            messages = diagnosis_messages(files, failures, gateway.host_prompt_chars())
+            gateway.complete_for_host(messages, agent_id=seed.id, purpose="diagnose", max_tokens=48)
+        [row] = ledger_rows(store)
+    assert row["purpose"] == "diagnose" and row["outcome"] == "ok", row
+    assert 1000 < row["prompt_tokens"] <= 8192 - 1024
+
+
 def gone(pid: int, seconds: float = 15.0) -> bool:
     """The process ended (a zombie awaiting its reaper counts as ended)."""
     deadline = time.monotonic() + seconds

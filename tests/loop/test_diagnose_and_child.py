@@ -28,6 +28,28 @@ def test_diagnosis_prompt_holds_code_and_failure_logs():
     assert "problem_statement" in text
 
 
+def test_a_small_context_window_clips_the_diagnosis_prompt_to_fit():
+    big = {"agent.py": b"x = 1\n" * 4000, "tools.py": b"y = 2\n" * 4000}
+    failures = [FailedTask(f"humaneval/{i}", "Traceback line\n" * 500) for i in range(5)]
+    full = diagnosis_messages(big, failures)
+    fitted = diagnosis_messages(big, failures, max_chars=12_000)
+    assert sum(len(m["content"]) for m in full) > 30_000, "unclipped, it would not fit"
+    assert sum(len(m["content"]) for m in fitted) <= 12_000
+    text = fitted[-1]["content"]
+    assert all(f"humaneval/{i}" in text for i in range(5)) and "### agent.py" in text and "problem_statement" in text
+    assert diagnosis_messages(big, failures, max_chars=10**9) == full
+
+
+def test_the_gateway_says_how_long_a_host_prompt_may_be():
+    from dgm.config import RunConfig
+    from dgm.llm import Gateway
+    from dgm.llm.scripted import ScriptedModel
+
+    small = Gateway(ScriptedModel([], context_tokens=8192), RunConfig(name="t"), ledger=None)  # type: ignore[arg-type]
+    assert small.host_prompt_chars() == int((8192 - 1024) * 2.5)
+    assert Gateway(ScriptedModel([]), RunConfig(name="t"), ledger=None).host_prompt_chars() is None  # type: ignore[arg-type]
+
+
 def test_child_checks():
     assert invalid_reason(PARENT, dict(PARENT)).startswith("empty diff")
     assert invalid_reason(PARENT, {"tools.py": b"X = 2\n"}) == "agent.py was deleted"
