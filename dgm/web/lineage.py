@@ -1,7 +1,10 @@
 """The lineage as positioned nodes and edges for an SVG drawn by the page (pure, no I/O).
 
 A tidy layered layout: x is the depth from the seed, leaves take consecutive rows in
-depth-first order and a parent sits at the middle of its children. Iterative, so a long chain
+depth-first order and a parent sits at the middle of its children. An edge leaves its parent
+downwards (or upwards), to the left of the parent's label, then runs to the child; a child
+whose row crosses the parent's label is joined from the end of that label. Labels have a white
+halo, so an edge that passes behind one never crosses its text. Iterative, so a long chain
 of descendants does not hit Python's recursion limit; linear in the number of agents.
 """
 
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 X_STEP, Y_STEP, MARGIN = 70, 16, 20
+LABEL_GAP, CHAR_WIDTH = 8, 6.2
+"""Where a node's label starts right of its centre, and the width of a label's character (10px)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,17 @@ class Lineage:
     def edges(self) -> list[tuple[Node, Node]]:
         by_id = {n.id: n for n in self.nodes}
         return [(by_id[n.parent_id], n) for n in self.nodes if n.parent_id in by_id]
+
+    def paths(self) -> list[str]:
+        """SVG path data of every edge (see the module's note on routing)."""
+        out = []
+        for parent, child in self.edges():
+            if abs(parent.y - child.y) < Y_STEP:  # the child's row crosses the parent's label
+                start = min(parent.x + LABEL_GAP + CHAR_WIDTH * len(f"{parent.id} 0.000"), child.x - 6)
+                out.append(f"M{start:g} {parent.y:g}V{child.y:g}H{child.x:g}")
+            else:
+                out.append(f"M{parent.x:g} {parent.y:g}V{child.y:g}H{child.x:g}")
+        return out
 
 
 def layout(agents: Sequence[Any], verdicts: Mapping[str, str], best_id: str | None = None) -> Lineage:
