@@ -7,6 +7,8 @@ checked on the head: read-only mounts are sent as files, results come back as fi
 validated with the same rules as any sandbox output; a reply for a session this head did not
 open is refused and logged. A node that dies under a session turns the session's calls into
 `SandboxLostError`, which the evaluation answers by running the task again on another node.
+When the cluster's head itself stops answering, every call raises `BackendLost` at once (Ray
+would wait a minute for it, then end this process): the run stops and resumes later.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dgm.sandbox import (
+    BackendLost,
     BatchItem,
     ExecResult,
     Limits,
@@ -44,6 +47,8 @@ RESOURCE = "dgm_sandbox"
 MOUNT_CAPS = TransferCaps(max_bytes=64 * 1024 * 1024, max_files=5_000, max_file_bytes=16 * 1024 * 1024)
 """What a read-only mount may weigh when it is sent to a node (an agent's tree, a task)."""
 REFRESH_SECONDS = 2.0
+PROBE_SECONDS = 3.0
+"""How long the head of the cluster may take to accept a connection before it counts as lost."""
 HOST_PREFIX = "dgm-host:"
 """Node hosts are named actors (dgm-host:<head pid>:<node id>) so `dgm cluster` can ask them."""
 
@@ -87,6 +92,7 @@ class RayBackend:
         self.start_timeout = start_timeout
         self._host_class = host_class
         here = ray.get_runtime_context().get_node_id()
+        self._head_address = _head_address(ray)
         self._bridge = None
         if gateway_socket is not None:  # on the head's node, where the gateway's socket is
             self._bridge = ray.remote(GatewayBridge).options(
@@ -108,10 +114,11 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        self.check_cluster()
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            raise SandboxStartError(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+            raise BackendLost(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -127,6 +134,15 @@ class RayBackend:
                 if node_id not in alive and not node.lost:
                     node.lost = True
             self._cond.notify_all()
+
+    def check_cluster(self) -> None:
+        """Raises: BackendLost when the cluster's head no longer accepts connections."""
+        from dgm.cluster.address import unreachable
+
+        why = unreachable(self._head_address, PROBE_SECONDS) if self._head_address else ""
+        if why:
+            raise BackendLost(f"lost the Ray cluster: its head at {self._head_address} does not answer ({why}); "
+                              "the interrupted jobs resume on the next 'dgm run'")
 
     @property
     def total_slots(self) -> int:
@@ -200,6 +216,7 @@ class RayBackend:
             except BaseException as exc:
                 self._release(node)
                 if _is_lost(exc):
+                    self.check_cluster()
                     log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                     self._lost(node)
                     continue  # nothing ran yet: try another node
@@ -270,10 +287,11 @@ class RaySession:
             key, result = ray.get(self._node.host.call.remote(self.id, method, args, kwargs))
         except BaseException as exc:
             if _is_lost(exc):
+                self._release()
+                self._backend.check_cluster()
                 self._backend._lost(self._node)
                 with self._backend._cond:
                     self._backend.lost_sessions += 1
-                self._release()
                 raise SandboxLostError(f"the cluster node running sandbox {self.id} was lost") from None
             raise _cause(exc) from None
         if key != self.id:
@@ -333,6 +351,14 @@ def _checked_result(result: Any) -> ExecResult:
     if len(result.stdout) > cap or len(result.stderr) > cap:
         raise SandboxError("refused an oversized exec result from a cluster node")
     return result
+
+
+def _head_address(ray: Any) -> str:
+    """host:port of the cluster's head as this process reaches it ('' when Ray does not say)."""
+    try:
+        return str(ray.get_runtime_context().gcs_address or "")
+    except Exception:  # noqa: BLE001 - a client-mode driver may not know it; then nothing is probed
+        return ""
 
 
 def _is_lost(exc: BaseException) -> bool:
