@@ -10,9 +10,10 @@ started with, its heap with every object it deserialised, and the Ray object sto
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterable, Iterator, Sequence
 
 CHUNK = 8 * 1024 * 1024
 SKIPPED_FILES = ("/usr/", "/lib", "/opt/", "/etc/", "/work/", "/root/", "/home/")
@@ -136,3 +137,38 @@ def scan_memory(pids: Iterable[int], needles: Sequence[bytes]) -> Scan:
     for pid in pids:
         _scan_process(pid, search)
     return scan
+
+
+class MemoryWatch:
+    """`scan_memory` again and again in a thread, until stopped, over the processes that
+    `pids()` lists at each pass (workers come and go during a run); what any pass found adds up."""
+
+    def __init__(self, pids: Callable[[], list[int]], needles: Sequence[bytes], pause: float = 2.0):
+        self.pids, self.needles, self.pause = pids, needles, pause
+        self.scan = Scan()
+        self.passes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self._pass()
+            if self._stop.wait(self.pause):
+                return
+
+    def _pass(self) -> None:
+        found = scan_memory(self.pids(), self.needles)
+        self.passes += 1
+        self.scan.bytes_read += found.bytes_read
+        self.scan.processes += found.processes
+        for needle, pids in found.found.items():
+            self.scan.found.setdefault(needle, set()).update(pids)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pass()  # and once more on what is left at the end
