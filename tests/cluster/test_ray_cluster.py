@@ -288,3 +288,36 @@ def test_a_run_goes_on_when_a_worker_dies_and_no_job_or_task_is_charged_for_it(r
             assert not reasons & {"timeout", "crash"}, reasons
     finally:
         ray_cluster.add_worker()
+
+
+def test_two_runs_on_one_cluster_share_its_slots(ray_cluster):
+    """Each session holds its slot through Ray, so a second head (another run) on the same
+    cluster waits for a slot the first one holds instead of counting it as free."""
+    from dgm.cluster.ray_backend import RayBackend
+    from dgm.sandbox import SandboxStartError
+
+    first, second = RayBackend(backend="docker"), RayBackend(backend="docker", start_timeout=4)
+    slots = sum(n.slots for n in first.nodes() if not n.lost)
+    assert slots == 2 * len(ray_cluster.workers)
+    held = [first.start(labels={"run": "first"}) for _ in range(slots)]
+    try:
+        assert sorted(s.node_id for s in held) == sorted(w.node_id for w in ray_cluster.workers for _ in range(2))
+        with pytest.raises(SandboxStartError, match="free 'dgm_sandbox' slot"):
+            second.start(labels={"run": "second"})
+        freed = held.pop()
+        freed.close()  # its lease waits a moment for the first run's next session, then is free
+        second.start_timeout = 60
+        with second.start(labels={"run": "second"}) as session:
+            assert session.node_id == freed.node_id, "the second run got the slot the first one gave back"
+            assert session.exec(["true"]).exit_code == 0
+    finally:
+        for session in held:
+            session.close()
+    again = [second.start(labels={"run": "second"}) for _ in range(slots)]  # every slot was given back
+    for session in again:
+        session.close()
+    created = second.leases.created
+    for _ in range(2):  # one session after another keeps its lease: no new round of Ray's placement
+        with second.start(labels={"run": "second"}) as session:
+            session.exec(["true"])
+    assert second.leases.created == created
