@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from dgm.evals.base import PATCH_FILE, TaskEnvironment
-from dgm.sandbox import WORKSPACE_SEED, Backend, BackendUnavailable, ExecResult, Limits, Mount, SandboxError, SandboxLostError, Session, TransferCaps, TransferError
+from dgm.sandbox import WORKSPACE_SEED, Backend, ExecResult, Limits, MachineFault, Mount, SandboxError, Session, TransferCaps, TransferError
 
 AGENT_ARGV = ["python", "/agent/agent.py", "--instruction", "/task/instruction.md", "--workspace", "/work"]
 OUTPUT_CAPS = TransferCaps(max_bytes=16 * 1024 * 1024, max_files=2_000, max_file_bytes=4 * 1024 * 1024)
@@ -90,10 +90,9 @@ def run_agent(
     `environment`, the session runs in its image with its repository as /work, and the
     output is the agent's diff ({PATCH_FILE: diff}).
 
-    Raises: SandboxError only when no session can be started; BackendUnavailable when the
-    backend went away under the run, SandboxLostError when the machine running it was lost
-    (the machine, not the agent, is at fault); everything the agent does wrong ends in the
-    returned AgentRun.
+    Raises: SandboxError only when no session can be started; MachineFault when the
+    machine, not the agent, failed under the run (the backend went away, the node running it
+    was lost); everything the agent does wrong ends in the returned AgentRun.
     """
     limits = limits or Limits()
     env = dict(env or {})
@@ -111,8 +110,8 @@ def run_agent(
             session.put_files("/work", dict(workspace))
             try:
                 result = session.exec(AGENT_ARGV, timeout=limits.exec_timeout, env=dict(env or {}), cwd="/work")
-            except (BackendUnavailable, SandboxLostError):
-                raise  # the machine, not the agent: the caller waits or runs the task again elsewhere
+            except MachineFault:
+                raise  # not the agent's doing: the caller waits or runs the task again elsewhere
             except SandboxError as exc:  # the session died under the agent (e.g. killed at wall time)
                 result = ExecResult(None, b"", str(exc).encode(), timed_out=True, duration=limits.exec_timeout)
             files, output_error = {}, ""
@@ -120,7 +119,7 @@ def run_agent(
                 files = session.get_files("/work", caps) if environment is None else agent_diff(session, caps)
             except TransferError as exc:
                 output_error = str(exc)
-            except (BackendUnavailable, SandboxLostError):
+            except MachineFault:
                 raise
             except SandboxError as exc:
                 output_error = f"workspace lost: {exc}"

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
 from dgm.evals.base import Task, TaskFormatError, Verdict
-from dgm.sandbox import Backend, BackendUnavailable, Limits, SandboxError
+from dgm.sandbox import Backend, Limits, MachineFault, SandboxError
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py", "*.pth", "pytest.ini", "tox.ini", "setup.cfg")
 DEFAULT_PROTECTED = ("test_*.py", "*_test.py", "tests/*")
@@ -115,8 +115,8 @@ class CustomSuite:
             with backend.start(limits, [], {"purpose": "grade"}) as session:
                 session.put_files("/work", graded_files(output, spec))
                 result = session.exec(["sh", "-c", spec.test], timeout=spec.test_timeout, cwd="/work")
-        except BackendUnavailable:
-            raise  # an infrastructure error: the stage runs again, never a failed verdict
+        except MachineFault:
+            raise  # not the agent's doing: the stage runs again, never a failed verdict
         except SandboxError as exc:
             return Verdict(task.id, False, "grader-error", str(exc))
         log = (result.stdout + result.stderr).decode("utf-8", "replace")[-20_000:]

@@ -19,7 +19,7 @@ from dgm.evals.agent_run import GIT_SAFE
 from dgm.evals.base import PATCH_FILE, EvalError, Task, TaskEnvironment, Verdict
 from dgm.evals.swebench_data import Instance, SweBenchFormatError, load_instances
 from dgm.evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, recorded_exit_code, status_map
-from dgm.sandbox import Backend, Limits, SandboxError
+from dgm.sandbox import Backend, Limits, MachineFault, SandboxError
 
 DEFAULT_IMAGE_TEMPLATE = "swebench/sweb.eval.x86_64.{id}:latest"
 """{id} is the instance id as the swebench package writes it in image names (lower case,
@@ -132,6 +132,8 @@ class SweBenchSuite:
                 # The log is the command's output stream as the runner relays it: code under test
                 # can add lines to it, but not rewrite what was already sent (a file it could).
                 run = session.exec(["bash", "-c", f"bash {GRADE_DIR}/eval.sh 2>&1"], timeout=self.options.test_timeout, env=GIT_SAFE)
+        except MachineFault:
+            raise  # not the agent's doing: the stage runs again, never a failed verdict
         except SandboxError as exc:
             return Verdict(task.id, False, "grader-error", "\n".join(notes + [str(exc)]))
         if run.timed_out:

@@ -31,17 +31,28 @@ class SessionClosedError(SandboxError):
     """The session was already closed (or its container vanished)."""
 
 
-class BackendUnavailable(SandboxStartError, SessionClosedError):
-    """The backend itself stopped answering (the Docker daemon stopped or restarted): a
-    session was lost or could not start through no fault of the code inside it. Callers
-    wait for the backend (`sandbox.wait_for_backend`) and retry, or report an
-    infrastructure error; never a failure of the agent."""
+class MachineFault(SandboxError):
+    """The machine, not the agent: the session was lost or could not start through no fault
+    of the code inside it. Never recorded as the agent's failure (no verdict, no score); a
+    caller that only needs to know whose fault it was catches this. The subclasses say what
+    to do about it."""
 
 
-class SandboxLostError(SandboxError):
-    """The machine that ran the session went away (a cluster node died or left). Not the
-    agent's doing: the work it was part of runs again elsewhere, and is never recorded as the
-    agent's failure."""
+class BackendUnavailable(MachineFault, SandboxStartError, SessionClosedError):
+    """The backend itself stopped answering (the Docker daemon stopped or restarted). Callers
+    wait for the backend (`sandbox.wait_for_backend`) and run the work again here, or report
+    an infrastructure error."""
+
+
+class SandboxLostError(MachineFault):
+    """The machine that ran the session went away (a cluster node died or left): the work it
+    was part of runs again elsewhere, at once."""
+
+
+class BackendLost(MachineFault):
+    """The backend is gone for good for this process (the Ray cluster itself was lost): no
+    sandbox can run again here. The run stops with one line, leaving its interrupted work to
+    resume on the next start."""
 
 
 @dataclass(frozen=True)

@@ -289,10 +289,13 @@ class DockerBackend:
                     _remove_if_present(self.client, container.id)
                 except docker_errors():
                     pass  # the daemon is gone: the container never started, a later sweep removes it
-            if isinstance(exc, SandboxStartError):
+            if isinstance(exc, BackendUnavailable):
                 raise
+            # Preparing an image may fail for the same reason as the create: ask the daemon.
             if _unreachable(exc) or not self.answers():
                 raise BackendUnavailable(f"cannot start a Docker sandbox: the daemon does not answer ({_one_line(exc)})") from None
+            if isinstance(exc, SandboxStartError):
+                raise
             raise SandboxStartError(f"cannot start a Docker sandbox: {_one_line(exc)}") from None
         return container, channel
 

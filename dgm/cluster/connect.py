@@ -6,6 +6,7 @@ import logging
 import os
 from typing import Any
 
+from dgm.cluster.address import unreachable
 from dgm.cluster.errors import ClusterError
 
 INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
@@ -59,15 +60,9 @@ def probe(address: str, seconds: float = 5.0) -> None:
 
     Raises: ClusterError when nothing answers.
     """
-    import socket
-
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise ClusterError(f"not a Ray address: {address!r} (use auto, host:port or ray://host:10001)")
-    try:
-        socket.create_connection((host, int(port)), timeout=seconds).close()
-    except OSError as exc:
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+    why = unreachable(address, seconds)
+    if why:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {why}")
 
 
 def disconnect() -> None:

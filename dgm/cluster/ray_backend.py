@@ -1,12 +1,15 @@
 """`RayBackend`: the `sandbox.Backend` contract with each session placed on a cluster node.
 
 A node takes sessions only if it advertises the custom resource `dgm_sandbox` (its slots),
-which `dgm worker` does after a sandbox self-check. The head keeps the slot count per node and
-places each session on the node with the most free slots. Everything crosses as bytes and is
-checked on the head: read-only mounts are sent as files, results come back as files and are
-validated with the same rules as any sandbox output; a reply for a session this head did not
-open is refused and logged. A node that dies under a session turns the session's calls into
+which `dgm worker` does after a sandbox self-check. Each session holds one unit of it through
+Ray (`leases.py`), so runs sharing the cluster count the same slots; the head asks for the node
+with the most free slots in its own view, and Ray places the lease elsewhere when another run
+holds that node's slots. Everything crosses as bytes and is checked on the head: read-only
+mounts are sent as files, results come back as files and are validated with the same rules as
+any sandbox output; a reply for a session this head did not open is refused and logged. A node that dies under a session turns the session's calls into
 `SandboxLostError`, which the evaluation answers by running the task again on another node.
+When the cluster's head itself stops answering, every call raises `BackendLost` at once (Ray
+would wait a minute for it, then end this process): the run stops and resumes later.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dgm.sandbox import (
+    BackendLost,
     BatchItem,
     ExecResult,
     Limits,
@@ -34,6 +38,7 @@ from dgm.sandbox import (
 )
 from dgm.sandbox.transfer import check_files, read_dir
 
+from dgm.cluster.leases import Lease, SlotLeases
 from dgm.cluster.node_host import NodeHost, new_key
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
 
@@ -44,6 +49,8 @@ RESOURCE = "dgm_sandbox"
 MOUNT_CAPS = TransferCaps(max_bytes=64 * 1024 * 1024, max_files=5_000, max_file_bytes=16 * 1024 * 1024)
 """What a read-only mount may weigh when it is sent to a node (an agent's tree, a task)."""
 REFRESH_SECONDS = 2.0
+PROBE_SECONDS = 3.0
+"""How long the head of the cluster may take to accept a connection before it counts as lost."""
 HOST_PREFIX = "dgm-host:"
 """Node hosts are named actors (dgm-host:<head pid>:<node id>) so `dgm cluster` can ask them."""
 
@@ -87,6 +94,7 @@ class RayBackend:
         self.start_timeout = start_timeout
         self._host_class = host_class
         here = ray.get_runtime_context().get_node_id()
+        self._head_address = _head_address(ray)
         self._bridge = None
         if gateway_socket is not None:  # on the head's node, where the gateway's socket is
             self._bridge = ray.remote(GatewayBridge).options(
@@ -96,6 +104,7 @@ class RayBackend:
         self._cond = threading.Condition()
         self._refreshed = 0.0
         self._turn = itertools.count()
+        self.leases = SlotLeases(RESOURCE, self.check_cluster)
         self.placements: list[Placement] = []
         self.refused = 0
         self.lost_sessions = 0
@@ -108,10 +117,11 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        self.check_cluster()
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            raise SandboxStartError(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+            raise BackendLost(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -128,6 +138,15 @@ class RayBackend:
                     node.lost = True
             self._cond.notify_all()
 
+    def check_cluster(self) -> None:
+        """Raises: BackendLost when the cluster's head no longer accepts connections."""
+        from dgm.cluster.address import unreachable
+
+        why = unreachable(self._head_address, PROBE_SECONDS) if self._head_address else ""
+        if why:
+            raise BackendLost(f"lost the Ray cluster: its head at {self._head_address} does not answer ({why}); "
+                              "the interrupted jobs resume on the next 'dgm run'")
+
     @property
     def total_slots(self) -> int:
         with self._cond:
@@ -137,33 +156,40 @@ class RayBackend:
         with self._cond:
             return list(self._nodes.values())
 
-    def _acquire(self) -> NodeSlots:
-        """The live node with the most free slots (ties in turn), its slot taken; waits for one.
+    def _acquire(self) -> tuple[NodeSlots, Lease]:
+        """A slot leased through Ray, asked first on the live nodes with the most free slots in
+        this head's view (ties in turn); waits for one. A lease that lands on a node whose host
+        this head lost is fenced off and another is asked for.
 
-        Raises: SandboxStartError when no slot frees up within `start_timeout`.
+        Raises: SandboxStartError when no slot frees up within `start_timeout`; BackendLost.
         """
         deadline = time.monotonic() + self.start_timeout
         while True:
             with self._cond:
-                free = [n for n in self._nodes.values() if not n.lost and n.in_use < n.slots]
-                if free:
-                    most = max(n.slots - n.in_use for n in free)
-                    best = [n for n in free if n.slots - n.in_use == most]
-                    node = best[next(self._turn) % len(best)]
+                live = [n for n in self._nodes.values() if not n.lost]
+                live.sort(key=lambda n: n.in_use - n.slots)
+                ties = sum(1 for n in live if n.in_use - n.slots == live[0].in_use - live[0].slots) if live else 0
+                turn = next(self._turn) % ties if ties else 0
+                order = [n.node_id for n in live[turn:ties] + live[:turn] + live[ties:]]
+            lease = self.leases.take(order, deadline, self.refresh)
+            if lease.node_id not in self._nodes:
+                self.refresh()
+            with self._cond:
+                node = self._nodes.get(lease.node_id)
+                if node is not None and not node.lost:
                     node.in_use += 1
                     node.ran += 1
-                    return node
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise SandboxStartError(f"no cluster node with a free '{RESOURCE}' slot within {self.start_timeout:.0f} s "
-                                            "(join one with 'dgm worker --address ...')")
-                self._cond.wait(min(left, REFRESH_SECONDS))
-            self.refresh()
+                    return node, lease
+            self.leases.fence(lease)
 
-    def _release(self, node: NodeSlots) -> None:
+    def _release(self, node: NodeSlots, lease: Lease, node_lost: bool = False) -> None:
         with self._cond:
             node.in_use -= 1
             self._cond.notify_all()
+        if node_lost:  # Ray would move the lease to another node: of no use to keep
+            self.leases.end(lease)
+        else:
+            self.leases.give_back(lease)
 
     def _lost(self, node: NodeSlots) -> None:
         with self._cond:
@@ -193,20 +219,22 @@ class RayBackend:
         if token is not None and self._bridge is None:
             raise SandboxStartError("this cluster backend has no gateway bridge: LLM access cannot be relayed")
         while True:
-            node = self._acquire()
+            node, lease = self._acquire()
             key = new_key()
             try:
                 ray.get(node.host.start.remote(key, limits, mount_files, token, dict(labels or {})))
             except BaseException as exc:
-                self._release(node)
                 if _is_lost(exc):
+                    self.check_cluster()
+                    self._release(node, lease, node_lost=True)
                     log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                     self._lost(node)
                     continue  # nothing ran yet: try another node
+                self._release(node, lease)
                 raise _cause(exc) from None
             with self._cond:
                 self.placements.append(Placement(key, node.node_id, dict(labels or {})))
-            return RaySession(self, node, key, limits)
+            return RaySession(self, node, lease, key, limits)
 
     def answers(self) -> bool:
         """Whether the cluster can start sessions now: Ray answers and a live node advertises
@@ -227,6 +255,8 @@ class RayBackend:
         import ray
 
         self.refresh()
+        if include_own:
+            self.leases.end_idle()
         removed = 0
         for node in self.nodes():
             if node.lost:
@@ -258,10 +288,10 @@ class RayBackend:
 class RaySession:
     """A session on a cluster node, seen from the head: each call is a request to that node."""
 
-    def __init__(self, backend: RayBackend, node: NodeSlots, key: str, limits: Limits):
+    def __init__(self, backend: RayBackend, node: NodeSlots, lease: Lease, key: str, limits: Limits):
         self.id = key
         self.node_id = node.node_id
-        self._backend, self._node, self._limits = backend, node, limits
+        self._backend, self._node, self._lease, self._limits = backend, node, lease, limits
         self._closed = False
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -273,10 +303,11 @@ class RaySession:
             key, result = ray.get(self._node.host.call.remote(self.id, method, args, kwargs))
         except BaseException as exc:
             if _is_lost(exc):
+                self._backend.check_cluster()
+                self._release(node_lost=True)
                 self._backend._lost(self._node)
                 with self._backend._cond:
                     self._backend.lost_sessions += 1
-                self._release()
                 raise SandboxLostError(f"the cluster node running sandbox {self.id} was lost") from None
             raise _cause(exc) from None
         if key != self.id:
@@ -306,10 +337,10 @@ class RaySession:
         caps = caps or TransferCaps()
         return check_files(self._call("get_files", src, caps), caps)
 
-    def _release(self) -> None:
+    def _release(self, node_lost: bool = False) -> None:
         if not self._closed:
             self._closed = True
-            self._backend._release(self._node)
+            self._backend._release(self._node, self._lease, node_lost)
 
     def close(self) -> None:
         import ray
@@ -336,6 +367,14 @@ def _checked_result(result: Any) -> ExecResult:
     if len(result.stdout) > cap or len(result.stderr) > cap:
         raise SandboxError("refused an oversized exec result from a cluster node")
     return result
+
+
+def _head_address(ray: Any) -> str:
+    """host:port of the cluster's head as this process reaches it ('' when Ray does not say)."""
+    try:
+        return str(ray.get_runtime_context().gcs_address or "")
+    except Exception:  # noqa: BLE001 - a client-mode driver may not know it; then nothing is probed
+        return ""
 
 
 def _is_lost(exc: BaseException) -> bool:

@@ -89,6 +89,7 @@ class Daemon:
         self._enqueue_pending_evaluations()
         started_here = 0
         futures: dict[Future[None], Job] = {}
+        fatal: Exception | None = None
         try:
             while True:
                 while len(futures) < executor.slots and not self.state.stopping and not self.outage.active:
@@ -104,6 +105,8 @@ class Daemon:
                         continue
                     futures[executor.submit(self._run_job, job)] = job
                 if not futures:
+                    if fatal is not None:
+                        raise fatal
                     if self.outage.active and not self.state.stopping:
                         reason = self.outage.wait(lambda: bool(self.state.stopping))
                         if not reason:
@@ -113,7 +116,12 @@ class Daemon:
                 done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
                     futures.pop(future)
-                    future.result()  # fatal errors (daemon gone) propagate; others were recorded
+                    try:
+                        future.result()  # a job records its own failures; what it raises is fatal
+                    except Exception as exc:  # the machine or the daemon is broken: start nothing, drain
+                        if fatal is None:
+                            fatal = exc
+                            self.state.stopping = f"stopping: {exc}"
                 self.ctx.on_change()
         except BaseException:
             executor.abandon()
@@ -177,7 +185,7 @@ class Daemon:
         return 1
 
     def _run_job(self, job: Job) -> None:
-        from dgm.sandbox import BackendUnavailable, NoBackendError, SandboxStartError
+        from dgm.sandbox import BackendLost, MachineFault, NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -188,7 +196,9 @@ class Daemon:
         iteration, parent = job.payload["iteration"], job.payload["parent"]
         try:
             outcome = self._attempt(job, iteration, parent)
-        except BackendUnavailable as exc:  # not the agent's failure: the job stays 'running' until re-queued
+        except BackendLost:
+            raise  # nothing runs here any more: the run stops; the job stays 'running' and resumes later
+        except MachineFault as exc:  # not the agent's failure: the job stays 'running' until re-queued
             if not self.outage.gives_up(job.attempts):
                 self.outage.report(iteration, exc)
                 return
@@ -212,7 +222,7 @@ class Daemon:
             self.state.finished.append(outcome)
 
     def _run_more_job(self, job: Job) -> None:
-        from dgm.sandbox import BackendUnavailable, NoBackendError, SandboxStartError
+        from dgm.sandbox import BackendLost, MachineFault, NoBackendError, SandboxStartError
 
         from dgm.errors import BudgetExhausted
         from dgm.llm import ScriptExhausted
@@ -221,7 +231,9 @@ class Daemon:
         p = job.payload
         try:
             evaluate_more(self.ctx, p["agent"], p["suite"], p["task"])
-        except BackendUnavailable as exc:  # as for a child: re-queued when the backend is back
+        except BackendLost:
+            raise
+        except MachineFault as exc:  # as for a child: re-queued when the backend is back
             if not self.outage.gives_up(job.attempts):
                 self.outage.report(0, exc, what=f"step {p.get('step')}")
                 return

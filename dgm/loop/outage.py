@@ -89,18 +89,3 @@ class Outage:
             self._since = 0.0
             self.interrupted = 0
         return ""
-
-    def survive(self, step: Callable[[], None], what: str, stopping: Callable[[], bool]) -> str:
-        """Run `step` (work outside the jobs, e.g. evaluating the seed), again after each outage
-        once the backend is back. Returns '' when it finished, else why the run stops."""
-        from dgm.sandbox import BackendUnavailable
-
-        while True:
-            try:
-                step()
-                return ""
-            except BackendUnavailable as exc:
-                self.report(0, exc, what)
-            reason = self.wait(stopping)
-            if reason:
-                return reason

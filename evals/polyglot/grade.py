@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 from dgm.evals.base import Verdict
 from dgm.evals.polyglot.languages import LANGUAGE_SPECS, Language, ReportError, CaseResult
 from dgm.evals.polyglot.layout import Exercise
-from dgm.sandbox import TRUSTED_PYTHON, Backend, Limits, SandboxError
+from dgm.sandbox import TRUSTED_PYTHON, Backend, Limits, MachineFault, SandboxError
 
 DRIVER = Path(__file__).parent.parent / "harness" / "polyglot_driver.py"
 MAX_REPORT = 4 * 1024 * 1024
@@ -103,6 +103,8 @@ def grade_exercise(backend: Backend, task_id: str, hidden: PolyglotHidden, outpu
             session.put_files("/work", files)
             result = session.exec([TRUSTED_PYTHON, "-I", "-S", "-c", driver_source()], stdin=json.dumps(job).encode(),
                                   timeout=budget, cwd="/work")
+    except MachineFault:
+        raise  # not the agent's doing: the stage runs again, never a failed verdict
     except SandboxError as exc:
         return Verdict(task_id, False, "grader-error", str(exc))
     if result.timed_out:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.conftest import CANARY, node_pids
+from tests.cluster.memscan import MemoryWatch, scan_memory
 from tests.loop.conftest import new_run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -40,7 +41,11 @@ def test_a_dry_run_spreads_over_both_workers_and_matches_the_local_executor(ray_
     on_ray = new_run(tmp_path, "ray", iterations=2, extra=f'[executor]\nkind = "ray"\naddress = "{address}"\n')
     local = new_run(tmp_path, "local", iterations=2)
 
-    backend = run_in_process(on_ray)
+    def worker_pids() -> list[int]:
+        return [pid for worker in ray_cluster.workers for pid in node_pids(worker)]
+
+    with MemoryWatch(worker_pids, [CANARY.encode()]) as watch:  # the workers' memory, during the run and after
+        backend = run_in_process(on_ray)
     run_in_process(local)
 
     placed = {p.node_id for p in backend.placements}
@@ -56,18 +61,49 @@ def test_a_dry_run_spreads_over_both_workers_and_matches_the_local_executor(ray_
             "agents on the workers reached the model through the relay, recorded on the head"
         assert store.verify().ok
 
+    assert watch.passes >= 2 and watch.scan.bytes_read > 0
+    assert watch.scan.holders(CANARY.encode()) == set(), "a worker process held the provider key in its memory"
+    # The same scan finds what a worker did receive (an object passed inline, one through the
+    # object store) and the key where it is (the head's processes, started with it).
+    received = held_by_workers(ray_cluster)
+    scan = scan_memory(worker_pids(), [CANARY.encode(), *received])
+    for marker in received:
+        assert scan.holders(marker), f"the scan missed {marker[:24]!r}, which the workers received"
+    assert scan.holders(CANARY.encode()) == set()
+    assert scan_memory(node_pids(ray_cluster.cluster.head_node), [CANARY.encode()]).holders(CANARY.encode()), \
+        "the scan finds the key where there is one (the head)"
+
+
+def held_by_workers(ray_cluster) -> list[bytes]:
+    """Send each worker node two markers, held there by an actor: one small (inline in the call)
+    and one large (through the object store). Returns the markers; the actors stay until the
+    cluster ends."""
+    import secrets
+
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    @ray.remote(num_cpus=0)
+    class Holder:
+        def __init__(self) -> None:
+            self.held: list[bytes] = []
+
+        def take(self, small: bytes, large: bytes) -> int:
+            self.held += [small, large]
+            return len(small) + len(large)
+
+    markers = []
     for worker in ray_cluster.workers:
-        for pid in node_pids(worker):
-            assert CANARY.encode() not in _environ(pid), f"a worker process ({pid}) holds the provider key"
-    head_env = b"".join(_environ(pid) for pid in node_pids(ray_cluster.cluster.head_node))
-    assert CANARY.encode() in head_env, "the scan sees a key where there is one (the head)"
+        small, large = (f"marker-{kind}-{secrets.token_hex(8)}".encode() for kind in ("inline", "store"))
+        holder = Holder.options(scheduling_strategy=NodeAffinitySchedulingStrategy(worker.node_id, soft=False)).remote()
+        ray.get(holder.take.remote(small, ray.put(large + bytes(300_000))), timeout=120)
+        HOLDERS.append(holder)
+        markers += [small, large]
+    return markers
 
 
-def _environ(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/environ").read_bytes() + Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""  # ended since the listing
+HOLDERS: list = []
+"""Actor handles kept for the session: a dropped handle would end its actor and its memory."""
 
 
 SLOW_AGENT = """import sys, time
@@ -252,3 +288,36 @@ def test_a_run_goes_on_when_a_worker_dies_and_no_job_or_task_is_charged_for_it(r
             assert not reasons & {"timeout", "crash"}, reasons
     finally:
         ray_cluster.add_worker()
+
+
+def test_two_runs_on_one_cluster_share_its_slots(ray_cluster):
+    """Each session holds its slot through Ray, so a second head (another run) on the same
+    cluster waits for a slot the first one holds instead of counting it as free."""
+    from dgm.cluster.ray_backend import RayBackend
+    from dgm.sandbox import SandboxStartError
+
+    first, second = RayBackend(backend="docker"), RayBackend(backend="docker", start_timeout=4)
+    slots = sum(n.slots for n in first.nodes() if not n.lost)
+    assert slots == 2 * len(ray_cluster.workers)
+    held = [first.start(labels={"run": "first"}) for _ in range(slots)]
+    try:
+        assert sorted(s.node_id for s in held) == sorted(w.node_id for w in ray_cluster.workers for _ in range(2))
+        with pytest.raises(SandboxStartError, match="free 'dgm_sandbox' slot"):
+            second.start(labels={"run": "second"})
+        freed = held.pop()
+        freed.close()  # its lease waits a moment for the first run's next session, then is free
+        second.start_timeout = 60
+        with second.start(labels={"run": "second"}) as session:
+            assert session.node_id == freed.node_id, "the second run got the slot the first one gave back"
+            assert session.exec(["true"]).exit_code == 0
+    finally:
+        for session in held:
+            session.close()
+    again = [second.start(labels={"run": "second"}) for _ in range(slots)]  # every slot was given back
+    for session in again:
+        session.close()
+    created = second.leases.created
+    for _ in range(2):  # one session after another keeps its lease: no new round of Ray's placement
+        with second.start(labels={"run": "second"}) as session:
+            session.exec(["true"])
+    assert second.leases.created == created
