@@ -145,8 +145,13 @@ def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
     finally:
         daemon.send_signal(signal.SIGKILL)
         daemon.wait()
-    resumed = dgm("run", "--run", str(crashed), check=True)
-    assert "re-queued" in resumed.stdout or "resume" in resumed.stdout
+    with sqlite3.connect(crashed / "archive.db") as db:
+        running = db.execute("select count(*) from jobs where state = 'running'").fetchone()[0]
+    assert running >= 1, "the kill must catch a job in flight, or the test proves nothing"
+    dgm("run", "--run", str(crashed), check=True)
+    with sqlite3.connect(crashed / "archive.db") as db:
+        said = [row[0] for row in db.execute("select message from events where kind = 'resume'")]
+    assert len(said) == 1 and said[0].startswith(f"re-queued {running} job(s)"), said
 
     assert archive_state(crashed) == archive_state(reference)
     leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=dgm.run=crashed"], capture_output=True, text=True)
