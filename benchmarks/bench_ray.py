@@ -17,7 +17,9 @@ its /work read back, the sandbox closed. Measured in the same script:
 3. Executor overhead per job for a 1-second sandboxed task (start, `sleep 1`, close), Ray
    versus this machine's backend directly. Goal: <= 1.2x.
 
-    python benchmarks/bench_ray.py [--quick]
+    python benchmarks/bench_ray.py [--quick] [--local] [--calls N]
+    (--local: the local executor only; --calls: model calls per task run, default 2: a real
+    agent makes more, and the host's own cost per task then weighs less)
 """
 
 from __future__ import annotations
@@ -116,14 +118,14 @@ def container_memory() -> tuple[int, int]:
     return total, len(ids)
 
 
-def local_section(quick: bool) -> list[tuple[int, float, float, float, float]]:
+def local_section(quick: bool, sizes: tuple[int, ...] = (2, 8, 32)) -> list[tuple[int, float, float, float, float]]:
     """Rows (slots, fraction of ideal on demand, with the warm pool, on bubblewrap, memory per
     Docker sandbox)."""
     from dgm.sandbox import open_backend
     from dgm.sandbox.docker_backend import DockerBackend
 
     rows = []
-    for slots in ((2, 8) if quick else (2, 8, 32)):
+    for slots in (sizes[:2] if quick else sizes):
         ratios, per_sandbox = [], 0.0
         for how in ("on demand", "warm pool", "bubblewrap"):
             with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -212,9 +214,14 @@ def job_overhead(ray_backend, local_backend, jobs: int = 6) -> float:
 
 def main() -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    global CALLS
     quick = "--quick" in sys.argv
+    if "--calls" in sys.argv:
+        CALLS = int(sys.argv[sys.argv.index("--calls") + 1])
     print(f"scripted model: {CALLS} calls of {LATENCY:.0f} s per task run; {os.cpu_count()} CPU(s)", flush=True)
     local = local_section(quick)
+    if "--local" in sys.argv:
+        return 0
     scaling, overhead = ray_section(quick)
     print("summary:")
     slots, cold, warm, bwrap, memory = local[-1]
