@@ -2,8 +2,9 @@
 
 Built on `archive.Reader` (sqlite3 + the git command line), never on sqlmodel or GitPython,
 so each command answers in a fraction of a second on a 10,000-agent archive. Nothing here
-writes to the database except `migrate` (the store's own migrations, through the store); `verify
---repair` only re-creates missing git refs.
+writes to the database except `migrate` (the store's own migrations, through the store) and
+`verify --repair`, which re-creates missing git refs and recounts task counts out of step
+(through the store, and only when there are some).
 """
 
 from __future__ import annotations
@@ -229,14 +230,19 @@ def export(
 @app.command()
 def verify(
     run: RunOption = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Re-create missing refs of existing commits (orphans are only listed).")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Re-create missing refs of existing commits and recount task counts out of step with the task results (orphans are only listed).")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Check the database against git both ways; exit 1 when inconsistent."""
+    """Check the database against git both ways, and agents' task counts against their task results; exit 1 when inconsistent."""
     from dgm.cli.archive_views import verify_json, verify_view
 
     with _reader(run) as reader:
         report = reader.verify(repair=repair)
+    if repair and any(issue.kind == "wrong-task-count" for issue in report.issues):
+        from dgm.archive.store import Archive  # recounting writes: only then the store
+
+        with Archive.open(resolve_run(run)) as store:
+            report = store.verify(repair=True)
     if json_output:
         print_json(verify_json(report))
     else:
