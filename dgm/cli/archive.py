@@ -123,8 +123,6 @@ def show(
         else:
             console().print(replay_view(record))
         return
-    from dgm.archive.records import TaskCount
-
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
 
     with _reader(run) as reader:
@@ -136,7 +134,7 @@ def show(
             files=reader.changed_files(ident),
             spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
-            count=reader.task_counts().get(ident, TaskCount(0, 0)),
+            count=reader.task_count(ident),
             suites=reader.suite_scores([ident]).get(ident, []),
         )
         detail.reused_from.update(reader.evaluation_owners([e.reused_from for e in detail.evaluations if e.reused_from]))
@@ -179,7 +177,8 @@ def best(run: RunOption = None, json_output: JsonOption = False) -> None:
 
     with _reader(run) as reader:
         agent = reader.best()
-        count = reader.task_counts().get(agent.id) if agent else None
+        found = reader.task_count(agent.id) if agent else None
+        count = found if found and found.tasks else None  # as task_counts: no entry without tasks
     if json_output:
         print_json(agent_json(agent, count) if agent else None)
     else:
