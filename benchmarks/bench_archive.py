@@ -201,8 +201,8 @@ def main() -> int:
     floor = median_wall([sys.executable, "-c", "import typer, typer._adapters, rich.console, rich.table"], 5)
     print(f"floor of any typer command: {floor * 1000:6.1f} ms (typer 0.29 imports pydantic to coerce every non-flag option)")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-archive-"))
-    run_dir = (args.keep or tmp) / "run"
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    run_dir = tmp / "run"
     try:
         print(f"\n== building a synthetic archive of {args.agents} agents ({args.tasks} tasks each) in {run_dir}")
         start = time.perf_counter()
