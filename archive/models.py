@@ -29,6 +29,10 @@ class Agent(SQLModel, table=True):
     score: Optional[float] = None
     origin: str
     meta: str = "{}"
+    tasks_done: int = 0
+    tasks_passed: int = 0
+    """Distinct tasks over the agent's finished evaluations, and passed among them: kept in
+    step by the store in the transaction that finishes an evaluation (see `queries.RECOUNT`)."""
 
 
 class Evaluation(SQLModel, table=True):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from dgm.archive import gitread
 from dgm.archive.errors import ArchiveError, UnknownAgentError
 from dgm.archive.records import (
     AgentRecord,
     AgentSummary,
+    CountDrift,
     EvaluationRecord,
     EventRecord,
     FileChange,
@@ -99,6 +100,28 @@ ONE_AGENT = f"""(SELECT :a AS id, (SELECT parent_id FROM {AGENTS} WHERE id = :a)
                         (SELECT iteration FROM {AGENTS} WHERE id = :a) AS iteration)"""
 UNBORN_CHILD = "(SELECT NULL AS id, :p AS parent_id, :i AS iteration)"
 """The child of :p at iteration :i while it is being made (it has no row yet)."""
+
+
+def counted_tasks(where: str = "") -> str:
+    """The rule a score rests on, as SQL: one row (agent_id, suite, task_id, passed 0/1) per
+    distinct task over each agent's finished evaluations, passed if any verdict on it passed
+    (a stage redone after a crash counts once). `where` narrows it ("AND e.agent_id = :a").
+    Migration 4 froze a copy of this rule to fill agents.tasks_done/tasks_passed."""
+    return f"""SELECT e.agent_id, e.suite, t.task_id, MAX(CASE WHEN t.passed <> 0 THEN 1 ELSE 0 END) AS passed
+        FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+        WHERE e.finished_at IS NOT NULL {where} GROUP BY e.agent_id, e.suite, t.task_id"""
+
+
+TASK_TALLY = f"SELECT agent_id, COUNT(*) AS tasks, SUM(passed) AS passed FROM ({counted_tasks()}) per_task GROUP BY agent_id"
+"""Tasks and passed per agent with any, counted from task_results (what the columns must say)."""
+RECOUNT = f"""UPDATE {AGENTS} SET
+    tasks_done = (SELECT COUNT(*) FROM ({counted_tasks("AND e.agent_id = :a")}) per_task),
+    tasks_passed = (SELECT COALESCE(SUM(passed), 0) FROM ({counted_tasks("AND e.agent_id = :a")}) per_task)
+    WHERE id = :a"""
+"""Bring one agent's (:a) task count columns in step with its task results."""
+COUNT_DRIFT = f"""SELECT a.id, a.tasks_done, a.tasks_passed, COALESCE(c.tasks, 0) AS tasks, COALESCE(c.passed, 0) AS passed
+    FROM {AGENTS} a LEFT JOIN ({TASK_TALLY}) c ON c.agent_id = a.id
+    WHERE a.tasks_done <> COALESCE(c.tasks, 0) OR a.tasks_passed <> COALESCE(c.passed, 0) ORDER BY a.seq"""
 SPEND = "SUM(cost_usd) AS usd, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, COUNT(*) AS calls"
 
 
@@ -206,16 +229,15 @@ class Queries:
         the most tasks any agent reached, the highest score (then more tasks, then earliest)."""
         from dgm.archive.best import Ranked, best_of
 
-        counts = self.task_counts()
-        rows = self._rows(f"SELECT id, score, seq FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL")
-        found = best_of([Ranked(r["id"], float(r["score"]), counts[r["id"]].tasks if r["id"] in counts else 0, r["seq"]) for r in rows])
+        rows = self._rows(f"SELECT id, score, seq, tasks_done FROM {AGENTS} WHERE status = 'evaluated' AND score IS NOT NULL")
+        found = best_of([Ranked(r["id"], float(r["score"]), int(r["tasks_done"]), r["seq"]) for r in rows])
         return self.get(found.id) if found else None
 
     def score_stat(self, agent: AgentRecord) -> "ScoreStat":
         """The agent's score with the tasks it rests on and its 95% Wilson interval."""
         from dgm.archive.stats import score_stat
 
-        count = self.task_counts().get(agent.id, TaskCount(0, 0))
+        count = self.task_count(agent.id)
         return score_stat(agent.score, count.passed, count.tasks)
 
     def lineage(self, agent_id: str) -> list[AgentRecord]:
@@ -297,17 +319,25 @@ class Queries:
         return [TaskResultRecord.from_row(r) for r in rows]
 
     def task_counts(self) -> dict[str, TaskCount]:
-        """Per agent: distinct tasks it was evaluated on and how many it passed, over all its
-        evaluations (a stage redone after a crash counts once). What a score rests on."""
-        key = "e.suite || :sep || t.task_id"  # the separator is a parameter: portable SQL
-        rows = self._rows(
-            f"""SELECT e.agent_id, COUNT(DISTINCT {key}) AS tasks,
-                       COUNT(DISTINCT CASE WHEN t.passed <> 0 THEN {key} END) AS passed
-                FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
-                WHERE e.finished_at IS NOT NULL GROUP BY e.agent_id""",
-            {"sep": "\x1f"},
-        )
-        return {r["agent_id"]: TaskCount(int(r["passed"]), int(r["tasks"])) for r in rows}
+        """Per agent evaluated on any task: distinct tasks it was evaluated on and how many it
+        passed, over all its finished evaluations (a stage redone after a crash counts once).
+        What a score rests on; read from the agents' columns, which the store keeps in step
+        with task_results (`counted_tasks` is the rule, `task_count_drift` the check)."""
+        rows = self._rows(f"SELECT id, tasks_done, tasks_passed FROM {AGENTS} WHERE tasks_done > 0")
+        return {r["id"]: TaskCount(int(r["tasks_passed"]), int(r["tasks_done"])) for r in rows}
+
+    def task_count(self, agent_id: str) -> TaskCount:
+        """One agent's `task_counts` entry ((0, 0) when it has none, or no row)."""
+        rows = self._rows(f"SELECT tasks_done, tasks_passed FROM {AGENTS} WHERE id = :a", {"a": agent_id})
+        return TaskCount(int(rows[0]["tasks_passed"]), int(rows[0]["tasks_done"])) if rows else TaskCount(0, 0)
+
+    def task_count_drift(self) -> list[CountDrift]:
+        """Agents whose task count columns disagree with their task results (for `verify`);
+        reads every task result, so it is as slow as counting them on every read used to be."""
+        return [
+            CountDrift(str(r["id"]), TaskCount(int(r["tasks_passed"]), int(r["tasks_done"])), TaskCount(int(r["passed"]), int(r["tasks"])))
+            for r in self._rows(COUNT_DRIFT)
+        ]
 
     def suite_scores(self, agent_ids: Sequence[str]) -> dict[str, list["SuiteScore"]]:
         """Per agent, its score per suite and per polyglot language (`archive.scores.breakdown`)
@@ -383,11 +413,16 @@ class Queries:
         return json.loads(rows[0]["value"]) if rows else default
 
     def verify(self, repair: bool = False) -> "VerifyReport":
-        """Check the database against git both ways (see `archive.verify`); `repair` only
-        re-creates missing refs of existing commits, so it is safe from a reader."""
+        """Check the database against git both ways and the task count columns against the
+        task results (see `archive.verify`); from a reader, `repair` only re-creates missing
+        refs of existing commits (git), the store also recounts task counts."""
         from dgm.archive.verify import verify
 
-        return verify(self, self._git_dir, repair=repair)
+        return verify(self, self._git_dir, repair=repair, recount=self._count_repair())
+
+    def _count_repair(self) -> Callable[[list[str]], object] | None:
+        """What recounts agents' task counts: nothing from a reader (it never writes)."""
+        return None
 
     def logs_dir(self, agent_id: str) -> Path:
         """Where the agent's transcripts and task logs go (not created here).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 
@@ -148,6 +149,26 @@ class TaskCount(NamedTuple):
     tasks: int
 
 
+class NewTaskResult(NamedTuple):
+    """One verdict to record (`Archive.add_task_results`)."""
+
+    task_id: str
+    passed: bool
+    duration: float
+    exit_reason: str
+    log_path: str | Path | None = None
+
+
+class CountDrift(NamedTuple):
+    """An agent whose task count columns disagree with its task results."""
+
+    agent_id: str
+    recorded: TaskCount
+    """What agents.tasks_passed / tasks_done say."""
+    counted: TaskCount
+    """What its task results say (the truth)."""
+
+
 class ParentCandidate(NamedTuple):
     """An agent as parent selection sees it."""
 
@@ -222,7 +243,7 @@ class FileChange:
 class Issue:
     kind: str
     """database-corrupt, missing-commit, missing-ref, wrong-ref, wrong-parent, wrong-tree,
-    orphan-ref, orphan-commit."""
+    orphan-ref, orphan-commit, wrong-task-count."""
     message: str
     agent_id: str | None = None
     commit: str | None = None

@@ -173,6 +173,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"ALTER TABLE {REVIEWS} ADD COLUMN line INTEGER",
         ),
     ),
+    Migration(
+        4,
+        "agents know how many tasks they were evaluated on and passed",
+        (
+            f"ALTER TABLE {AGENTS} ADD COLUMN tasks_done INTEGER NOT NULL DEFAULT 0",
+            f"ALTER TABLE {AGENTS} ADD COLUMN tasks_passed INTEGER NOT NULL DEFAULT 0",
+            # Counted as the archive counted them on every read before: distinct (suite, task)
+            # over the agent's finished evaluations, passed if any verdict on it passed.
+            f"""UPDATE {AGENTS} SET
+                tasks_done = (SELECT COUNT(*) FROM (
+                    SELECT e.suite, t.task_id FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+                    WHERE e.agent_id = {AGENTS}.id AND e.finished_at IS NOT NULL GROUP BY e.suite, t.task_id) done),
+                tasks_passed = (SELECT COUNT(*) FROM (
+                    SELECT e.suite, t.task_id FROM {EVALUATIONS} e JOIN {TASK_RESULTS} t ON t.evaluation_id = e.id
+                    WHERE e.agent_id = {AGENTS}.id AND e.finished_at IS NOT NULL AND t.passed <> 0
+                    GROUP BY e.suite, t.task_id) passed)""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

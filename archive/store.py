@@ -20,7 +20,7 @@ import tempfile
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from sqlalchemy import create_engine, event, func, text
 from sqlalchemy.exc import DBAPIError
@@ -39,9 +39,9 @@ from dgm.archive.errors import (
 from dgm.archive.gitwrite import EXECUTABLE, FILE, GitWriter, init_bare
 from dgm.archive.layout import RunLayout
 from dgm.archive.models import Agent, Evaluation, Event, JobRow, LLMCall, Review, SchemaMigration, StateEntry, TaskResult
-from dgm.archive.queries import Queries
+from dgm.archive.queries import RECOUNT, Queries
 from dgm.archive.reader import check_schema
-from dgm.archive.records import AgentRecord, Job, VerifyReport
+from dgm.archive.records import AgentRecord, Job, NewTaskResult, VerifyReport
 from dgm.archive.schema import (
     AGENT_STATUSES,
     MIGRATIONS,
@@ -427,28 +427,66 @@ class Archive(Queries):
         return row
 
     def finish_evaluation(self, evaluation_id: int, score: float, n_passed: int) -> None:
-        """Raises: ArchiveError (unknown evaluation)."""
+        """From here the evaluation's task results count for its agent (its task count columns
+        are recounted in the same transaction). Raises: ArchiveError (unknown evaluation)."""
 
         def finish(session: Session) -> None:
             row = self._evaluation_row(session, evaluation_id)
             row.score, row.n_passed, row.finished_at = score, n_passed, now()
             session.add(row)
+            self._recount(session, row.agent_id)
 
         self._write(finish)
 
     def add_task_result(
         self, evaluation_id: int, task_id: str, passed: bool, duration: float, exit_reason: str, log_path: str | Path | None = None
     ) -> None:
-        """Raises: ArchiveError (unknown evaluation)."""
+        """A verdict; it counts for the agent once its evaluation is finished (at once if it is).
+
+        Raises: ArchiveError (unknown evaluation)."""
+
+        self.add_task_results(evaluation_id, [NewTaskResult(task_id, passed, duration, exit_reason, log_path)])
+
+    def add_task_results(self, evaluation_id: int, results: Sequence[NewTaskResult]) -> None:
+        """Several verdicts of one evaluation in one transaction (as `add_task_result` each).
+
+        Raises: ArchiveError (unknown evaluation)."""
 
         def add(session: Session) -> None:
-            self._evaluation_row(session, evaluation_id)
-            session.add(TaskResult(
-                evaluation_id=evaluation_id, task_id=task_id, passed=int(bool(passed)), duration=float(duration),
-                exit_reason=exit_reason, log_path=str(log_path) if log_path is not None else None,
-            ))
+            evaluation = self._evaluation_row(session, evaluation_id)
+            session.add_all([
+                TaskResult(
+                    evaluation_id=evaluation_id, task_id=r.task_id, passed=int(bool(r.passed)), duration=float(r.duration),
+                    exit_reason=r.exit_reason, log_path=str(r.log_path) if r.log_path is not None else None,
+                )
+                for r in results
+            ])
+            if evaluation.finished_at is not None:
+                self._recount(session, evaluation.agent_id)
 
         self._write(add)
+
+    def _recount(self, session: Session, agent: str) -> None:
+        """Bring the agent's tasks_done / tasks_passed in step with its task results, inside
+        the caller's transaction. The agent's row is locked first: on PostgreSQL the recount
+        then reads after any other writer's recount of the same agent has committed (SQLite's
+        BEGIN IMMEDIATE already serialises writers)."""
+        session.flush()
+        session.exec(select(Agent.id).where(Agent.id == agent).with_for_update()).first()
+        session.connection().execute(text(RECOUNT), {"a": agent})
+
+    def recount_tasks(self, agent_ids: list[str] | None = None) -> int:
+        """Recount these agents' (default: all) task count columns from their task results,
+        in one transaction: what `verify --repair` does for the agents it found out of step
+        (the counts are derived, so nothing can be lost). Returns how many agents."""
+
+        def recount(session: Session) -> int:
+            ids = list(agent_ids) if agent_ids is not None else list(session.exec(select(Agent.id)).all())
+            for agent in ids:
+                self._recount(session, agent)
+            return len(ids)
+
+        return self._write(recount)
 
     # Ledger
 
@@ -552,9 +590,12 @@ class Archive(Queries):
     # Maintenance
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Check the database against git both ways; see `archive.verify`."""
+        """Check the database against git both ways, and the task counts; see `archive.verify`."""
         with self._lock:
             return super().verify(repair=repair and not self._readonly)
+
+    def _count_repair(self) -> Callable[[list[str]], object] | None:
+        return None if self._readonly else self.recount_tasks
 
     def compact(self) -> None:
         """Pack git's loose objects and refs and checkpoint the WAL (sizes, not correctness)."""

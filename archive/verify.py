@@ -1,17 +1,18 @@
 """Checking the database against git, both ways, and repairing what is safe.
 
-Safe means nothing can be lost: a missing ref for a commit that exists is re-created.
-Everything else is reported; orphans (commits or refs with no agent row) are listed and
+Safe means nothing can be lost: a missing ref for a commit that exists is re-created, and
+an agent's task count columns out of step with its task results are recounted from them
+(derived data; the store does that, a read-only reader only reports). Everything else is reported; orphans (commits or refs with no agent row) are listed and
 never deleted, since they may be the only copy of a child whose row was never written.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from dgm.archive import gitread
-from dgm.archive.records import AgentRecord, Issue, VerifyReport
+from dgm.archive.records import AgentRecord, CountDrift, Issue, VerifyReport
 from dgm.archive.schema import AGENT_REF_PREFIX, agent_ref
 
 
@@ -24,8 +25,11 @@ class CheckedRows(Protocol):
 
     def agents(self) -> list[AgentRecord]: ...
 
+    def task_count_drift(self) -> list[CountDrift]: ...
 
-def verify(store: CheckedRows, git_dir: Path, repair: bool = False) -> VerifyReport:
+
+def verify(store: CheckedRows, git_dir: Path, repair: bool = False, recount: Callable[[list[str]], object] | None = None) -> VerifyReport:
+    """`recount(agent_ids)` repairs task counts (given by a writable store when `repair`)."""
     damage = store.integrity_problems()
     if damage:  # rows read from a damaged file prove nothing: report that alone
         message = f"archive.db fails SQLite's integrity check: {damage[0]}" + (f" (+{len(damage) - 1} more)" if len(damage) > 1 else "")
@@ -65,5 +69,20 @@ def verify(store: CheckedRows, git_dir: Path, repair: bool = False) -> VerifyRep
     accounted = {agent.commit for agent in agents} | set(refs.values())
     for sha in sorted(set(commits) - accounted):
         issues.append(Issue("orphan-commit", f"commit {sha[:12]} has no agent row (kept)", None, sha))
+    issues.extend(_count_issues(store.task_count_drift(), recount if repair else None))
     skipped = store.integrity_skipped()
     return VerifyReport(agents=len(agents), commits=len(commits), issues=tuple(issues), skipped=(skipped,) if skipped else ())
+
+
+def _count_issues(drift: list[CountDrift], recount: Callable[[list[str]], object] | None) -> list[Issue]:
+    if drift and recount is not None:
+        recount([d.agent_id for d in drift])
+    return [
+        Issue(
+            "wrong-task-count",
+            f"agent {d.agent_id}: {d.recorded.passed} passed of {d.recorded.tasks} tasks recorded, its task results say "
+            f"{d.counted.passed} of {d.counted.tasks}" + (" (recounted)" if recount else "; 'dgm archive verify --repair' recounts them"),
+            d.agent_id, None, recount is not None,
+        )
+        for d in drift
+    ]

@@ -4,11 +4,13 @@
 2. Imports: `dgm --help` and `dgm archive ls` must not import litellm, docker or scikit-learn
    (also reported: whether the browse path avoided sqlmodel/SQLAlchemy and GitPython).
 3. A synthetic archive of N agents (default 10,000): a ~20-file seed, children chosen with a
-   DGM-like rule (good, little-explored parents), each changing a few lines. Reports the time
-   per agent added, `dgm archive ls|tree|show` wall times as subprocess CLI calls (goal: each
-   under 0.5 s), and database and git sizes per agent (loose, then packed).
+   DGM-like rule (good, little-explored parents), each changing a few lines, each valid child
+   evaluated on T tasks (default 60: a stage of 10, then the rest). Reports the time per agent
+   added, `dgm archive ls|tree|show|best` and `dgm status` wall times as subprocess CLI calls
+   (goal: each under 0.5 s), task counts read from their columns against counting the task
+   results (the old way, a ratio), and database and git sizes per agent (loose, then packed).
 
-    python benchmarks/bench_archive.py [--agents N] [--keep DIR]
+    python benchmarks/bench_archive.py [--agents N] [--tasks T] [--keep DIR]
 
 Everything is built in a temporary folder and removed (unless --keep); nothing is cached.
 """
@@ -26,6 +28,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from dgm.archive import Archive
 
 BIN = Path(sys.executable).parent
 DGM = str(BIN / "dgm") if (BIN / "dgm").exists() else "dgm"
@@ -35,13 +41,18 @@ GOAL_CLI = 0.5
 ROUNDS = 5
 
 
-def median_wall(cmd: list[str], rounds: int = ROUNDS) -> float:
+def median_call(fn: Callable[[], object], rounds: int = ROUNDS) -> float:
+    """Median seconds of `rounds` calls."""
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def median_wall(cmd: list[str], rounds: int = ROUNDS) -> float:
+    return median_call(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), rounds)
 
 
 def modules_loaded(args: list[str]) -> set[str]:
@@ -83,8 +94,28 @@ def mutate(files: dict[str, bytes], rng: random.Random) -> dict[str, bytes]:
     return child
 
 
-def build(run_dir: Path, n_agents: int, store_url: str | None = None) -> dict[str, float]:
-    """The synthetic archive, in archive.db or (store_url) in PostgreSQL."""
+def evaluate(store: "Archive", agent: str, score: float, tasks: int, rng: random.Random) -> None:
+    """Record the agent's evaluation as evals does: stages of 10 tasks then the rest, each
+    task passed with probability `score` (no task rows when `tasks` is 0)."""
+    from dgm.archive import NewTaskResult
+
+    if not tasks:
+        evaluation = store.start_evaluation(agent, "humaneval", 0, 10)
+        store.finish_evaluation(evaluation, score, round(score * 10))
+        return
+    for stage, ids in enumerate((range(min(tasks, 10)), range(10, tasks))):
+        if not ids:
+            continue
+        evaluation = store.start_evaluation(agent, "humaneval", stage, len(ids))
+        verdicts = [NewTaskResult(f"HumanEval/{i}", rng.random() < score, 1.0, "ok") for i in ids]
+        store.add_task_results(evaluation, verdicts)
+        passed = sum(v.passed for v in verdicts)
+        store.finish_evaluation(evaluation, passed / len(ids), passed)
+
+
+def build(run_dir: Path, n_agents: int, store_url: str | None = None, tasks: int = 0) -> dict[str, float]:
+    """The synthetic archive, in archive.db or (store_url) in PostgreSQL; `tasks` task results
+    per evaluated agent."""
     from dgm.archive import Archive
 
     rng = random.Random(42)
@@ -104,6 +135,9 @@ def build(run_dir: Path, n_agents: int, store_url: str | None = None) -> dict[st
         seed = store.add_seed(seed_dir)
         add_times.append(time.perf_counter() - start)
         trees[seed.id] = store.read_tree(seed.id)
+        verdicts = random.Random(7)  # its own stream: the agents are the same whatever `tasks` is
+        if tasks:
+            evaluate(store, seed.id, 0.2, tasks, verdicts)
         store.set_score(seed.id, 0.2)
         store.set_status(seed.id, "evaluated")
         scores[seed.id], children[seed.id] = 0.2, 0
@@ -128,8 +162,7 @@ def build(run_dir: Path, n_agents: int, store_url: str | None = None) -> dict[st
                                   completion_tokens=300, cost_usd=0.004, latency=1.2, outcome="ok", iteration=iteration, step="self-modify")
             if not invalid:
                 score = min(1.0, max(0.0, scores[parent] + rng.gauss(0.002, 0.03)))
-                evaluation = store.start_evaluation(child.id, "humaneval", 0, 10)
-                store.finish_evaluation(evaluation, score, round(score * 10))
+                evaluate(store, child.id, score, tasks, verdicts)
                 store.set_score(child.id, score)
                 store.set_status(child.id, "evaluated")
                 store.record_llm_call(agent_id=child.id, task_id=None, purpose="solve", model="scripted", prompt_tokens=2000,
@@ -156,6 +189,7 @@ def per_agent(label: str, sizes: tuple[int, int], n: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--tasks", type=int, default=60, help="task results per evaluated agent")
     parser.add_argument("--keep", type=Path, help="build the archive here and keep it")
     args = parser.parse_args()
 
@@ -167,12 +201,12 @@ def main() -> int:
     floor = median_wall([sys.executable, "-c", "import typer, typer._adapters, rich.console, rich.table"], 5)
     print(f"floor of any typer command: {floor * 1000:6.1f} ms (typer 0.29 imports pydantic to coerce every non-flag option)")
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-archive-"))
-    run_dir = (args.keep or tmp) / "run"
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    run_dir = tmp / "run"
     try:
-        print(f"\n== building a synthetic archive of {args.agents} agents in {run_dir}")
+        print(f"\n== building a synthetic archive of {args.agents} agents ({args.tasks} tasks each) in {run_dir}")
         start = time.perf_counter()
-        built = build(run_dir, args.agents)
+        built = build(run_dir, args.agents, tasks=args.tasks)
         print(f"built in {time.perf_counter() - start:.1f} s (with ledger, evaluation and status rows)")
         print(f"add_child: median {built['add_median'] * 1000:.2f} ms, mean {built['add_mean'] * 1000:.2f} ms per agent")
 
@@ -191,14 +225,27 @@ def main() -> int:
             (f"show {built['best']} (best)", ["archive", "show", built["best"]]),
             (f"show {built['last']} (last)", ["archive", "show", built["last"]]),
             ("best", ["archive", "best"]),
+            ("status", ["status"]),
             ("diff (last vs parent)", ["archive", "diff", built["last"]]),
             ("ls --json --limit 0 (all)", ["archive", "ls", "--json", "--limit", "0"]),
             ("tree --json (all)", ["archive", "tree", "--json"]),
         ):
             wall = median_wall([DGM, *cmd, "--run", str(run_dir)])
-            goal = label.split()[0] in ("ls", "tree", "show") and "json" not in label
+            goal = label.split()[0] in ("ls", "tree", "show", "best", "status") and "json" not in label
             verdict = ("OK" if wall < GOAL_CLI else "OVER") if goal else "(no goal)"
-            print(f"dgm archive {label:<28} {wall * 1000:7.1f} ms  {verdict}")
+            name = f"archive {label}" if cmd[0] == "archive" else label
+            print(f"dgm {name:<36} {wall * 1000:7.1f} ms  {verdict}")
+
+        print("\n== task counts: the columns against counting task_results on every read (the old way)")
+        from dgm.archive.queries import TASK_TALLY
+        from dgm.archive.reader import Reader
+
+        with Reader.open(run_dir) as reader:
+            columns = median_call(reader.task_counts)
+            counting = median_call(lambda: reader._rows(TASK_TALLY))
+            drift = median_call(reader.task_count_drift, 3)
+        print(f"task_counts() from columns: {columns * 1000:.1f} ms; counted from task_results: {counting * 1000:.1f} ms "
+              f"({counting / columns:.0f}x); verify's check of every agent: {drift * 1000:.1f} ms")
 
         print("\n== sizes per agent")
         n = args.agents

@@ -2,8 +2,9 @@
 
 Built on `archive.Reader` (sqlite3 + the git command line), never on sqlmodel or GitPython,
 so each command answers in a fraction of a second on a 10,000-agent archive. Nothing here
-writes to the database except `migrate` (the store's own migrations, through the store); `verify
---repair` only re-creates missing git refs.
+writes to the database except `migrate` (the store's own migrations, through the store) and
+`verify --repair`, which re-creates missing git refs and recounts task counts out of step
+(through the store, and only when there are some).
 """
 
 from __future__ import annotations
@@ -122,8 +123,6 @@ def show(
         else:
             console().print(replay_view(record))
         return
-    from dgm.archive.records import TaskCount
-
     from dgm.cli.archive_views import AgentDetail, show_json, show_view
 
     with _reader(run) as reader:
@@ -135,7 +134,7 @@ def show(
             files=reader.changed_files(ident),
             spend=reader.child_cost(ident),
             reviews=reader.reviews(ident),
-            count=reader.task_counts().get(ident, TaskCount(0, 0)),
+            count=reader.task_count(ident),
             suites=reader.suite_scores([ident]).get(ident, []),
         )
         detail.reused_from.update(reader.evaluation_owners([e.reused_from for e in detail.evaluations if e.reused_from]))
@@ -178,7 +177,8 @@ def best(run: RunOption = None, json_output: JsonOption = False) -> None:
 
     with _reader(run) as reader:
         agent = reader.best()
-        count = reader.task_counts().get(agent.id) if agent else None
+        found = reader.task_count(agent.id) if agent else None
+        count = found if found and found.tasks else None  # as task_counts: no entry without tasks
     if json_output:
         print_json(agent_json(agent, count) if agent else None)
     else:
@@ -229,14 +229,19 @@ def export(
 @app.command()
 def verify(
     run: RunOption = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Re-create missing refs of existing commits (orphans are only listed).")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Re-create missing refs of existing commits and recount task counts out of step with the task results (orphans are only listed).")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Check the database against git both ways; exit 1 when inconsistent."""
+    """Check the database against git both ways, and agents' task counts against their task results; exit 1 when inconsistent."""
     from dgm.cli.archive_views import verify_json, verify_view
 
     with _reader(run) as reader:
         report = reader.verify(repair=repair)
+    if repair and any(issue.kind == "wrong-task-count" for issue in report.issues):
+        from dgm.archive.store import Archive  # recounting writes: only then the store
+
+        with Archive.open(resolve_run(run)) as store:
+            report = store.verify(repair=True)
     if json_output:
         print_json(verify_json(report))
     else:

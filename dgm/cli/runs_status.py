@@ -17,15 +17,15 @@ def status(run: RunOption = None, json_output: JsonOption = False) -> None:
     """Show children in flight, the best agent, spend against budget and recent events."""
     run_dir = resolve_run(run)
     config = load_config(run_dir / "run.toml")
-    from dgm.archive import Archive
+    from dgm.archive.reader import Reader  # the light reader: sqlmodel's import alone would take most of the time
 
     from dgm.loop.lock import running_daemon
     from dgm.loop.progress import render_snapshot, take_snapshot
 
     pid = running_daemon(run_dir)
     note = f"daemon running (pid {pid})" if pid else "no daemon running: 'dgm run' starts or resumes it"
-    with Archive.open(run_dir, readonly=True) as store:
-        snap = take_snapshot(store, config, note=note)
+    with Reader.open(run_dir) as reader:
+        snap = take_snapshot(reader, config, note=note)
     if json_output:
         print_json(status_json(snap, pid))
     else:

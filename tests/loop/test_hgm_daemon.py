@@ -31,6 +31,7 @@ def test_hgm_run_spends_an_extra_task_between_children(make_run):
         extra = [e for e in store.evaluations(agent) if e.n_tasks == 1]
         assert [r.task_id for r in store.task_results(extra[0].id)] == [more.payload["task"]]
         assert store.get(agent).score == pytest.approx(counts[agent].passed / 3)
+        assert store.task_count_drift() == [], "the counts the daemon kept agree with the task results"
     # a second start resumes: nothing left to do, and the archive is unchanged
     dgm("run", "--run", str(run_dir), check=True)
     with Archive.open(run_dir, readonly=True) as store:
