@@ -5,7 +5,9 @@ every rule) or queues an 'evaluate-more' job: one task, chosen now and named in 
 payload, that the agent has not been evaluated on yet, taken in the same seed-fixed order as
 the staged plan. The job records a one-task evaluation row (stage number EXTRA_STAGE) and
 updates the agent's score to passed / tasks over everything it was evaluated on. Re-running
-the job after a crash finds the task already recorded and does nothing more.
+the job after a crash finds the task in a finished evaluation and only sets the score again
+(the crash may have come before it); a one-task evaluation the crash left unfinished does not
+count (as a crashed stage does not), so the task is evaluated again.
 """
 
 from __future__ import annotations
@@ -137,8 +139,9 @@ def evaluate_more(ctx: "LoopContext", agent_id: str, suite: str, task_id: str) -
 
     archive = ctx.archive
     resolved = get_suite(suite, **ctx.config.options_for(suite))  # its records carry resolved.name
-    if (resolved.name, task_id) in {(e.suite, r.task_id) for e in archive.evaluations(agent_id) for r in archive.task_results(e.id)}:
-        return MoreOutcome(agent_id, suite, task_id, None, archive.get(agent_id).score)
+    finished = [e for e in archive.evaluations(agent_id) if e.finished_at is not None]
+    if (resolved.name, task_id) in {(e.suite, r.task_id) for e in finished for r in archive.task_results(e.id)}:
+        return MoreOutcome(agent_id, suite, task_id, None, rescore(archive, agent_id))
     ctx.gateway.budget.check(agent_id=agent_id, task_id=None)
     with tempfile.TemporaryDirectory(prefix="dgm-more-") as scratch:
         agent_dir = Path(scratch) / "agent"
@@ -147,11 +150,18 @@ def evaluate_more(ctx: "LoopContext", agent_id: str, suite: str, task_id: str) -
             agent_dir, resolved, [task_id], ctx.backend, stage=EXTRA_STAGE, llm=ctx.gateway, archive=archive,
             agent_id=agent_id, limits=ctx.limits(ctx.config.eval.task_timeout),
         )
+    score = rescore(archive, agent_id)
     count = archive.task_counts()[agent_id]
-    score = count.passed / count.tasks
-    archive.set_score(agent_id, score)
     archive.log_event(
         "evaluated-more", f"{agent_id}: {suite}/{task_id} {'passed' if result.passed else 'failed'}; "
         f"{count.passed}/{count.tasks} = {score:.3f}", agent_id=agent_id, data={"score": score, "tasks": count.tasks},
     )
     return MoreOutcome(agent_id, suite, task_id, result.passed, score)
+
+
+def rescore(archive: RunStore, agent_id: str) -> float:
+    """Set the agent's score to passed / tasks over every task it was evaluated on."""
+    count = archive.task_counts()[agent_id]
+    score = count.passed / count.tasks
+    archive.set_score(agent_id, score)
+    return score

@@ -65,3 +65,24 @@ def test_hgm_takes_the_next_task_a_path_suite_has_not_recorded(tmp_path):
     assert orders.next_task(done) == ("custom:evals/examples/exercises", second)
     done.add(("custom-exercises", second))
     assert orders.next_task(done) == ("humaneval", orders.orders["humaneval"][2])  # both suites 2 done: the first
+
+
+@pytest.mark.docker
+def test_evaluate_more_after_a_crash_counts_only_finished_work_and_sets_the_score(make_run):
+    """The job re-run after a crash: a one-task evaluation the crash left unfinished (here with a
+    forged pass) does not count and the task is evaluated again; a crash after the evaluation
+    finished but before the score was set leaves a stale score that the re-run sets right."""
+    spec = "custom:evals/examples/exercises"
+    run_dir = make_run(suites=f'["{spec}"]', stages="[{ tasks = 1 }]")
+    with open_run(run_dir) as ctx:
+        (seed,) = ctx.archive.agents()
+        task = TaskOrders(ctx.config).orders[spec][0]
+        crashed = ctx.archive.start_evaluation(seed.id, "custom-exercises", 99, 1)
+        ctx.archive.add_task_result(crashed, task, True, 1.0, "forged")  # never finished
+        more = evaluate_more(ctx, seed.id, spec, task)
+        count = ctx.archive.task_counts()[seed.id]
+        assert more.passed is not None, "the unfinished evaluation is not a recorded task: it runs again"
+        assert count.tasks == 1 and more.score == count.passed / count.tasks == ctx.archive.get(seed.id).score
+        ctx.archive.set_score(seed.id, 0.77)  # as if the process died between finishing and scoring
+        again = evaluate_more(ctx, seed.id, spec, task)
+        assert again.passed is None and again.score == more.score == ctx.archive.get(seed.id).score
