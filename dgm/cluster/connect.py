@@ -35,6 +35,11 @@ def connect(address: str, local_slots: int = 0) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    if address.startswith("ray://"):
+        import importlib.util
+
+        if importlib.util.find_spec("grpc") is None:
+            raise ClusterError(f"a ray:// address needs Ray Client (grpcio): {INSTALL_HINT}")
     if address and address != "auto":
         probe(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dgm.sandbox import (
     BatchItem,
@@ -34,8 +34,13 @@ from dgm.sandbox import (
 )
 from dgm.sandbox.transfer import check_files, read_dir
 
+from dgm.cluster.bridge import BridgeLimits, GatewayBridge
+from dgm.cluster.head_relay import HeadRelay
 from dgm.cluster.node_host import NodeHost, new_key
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
+
+if TYPE_CHECKING:
+    from dgm.llm.server import Service
 
 log = logging.getLogger("dgm.cluster")
 
@@ -75,23 +80,16 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
-                 gateway_socket: Path | None = None, max_request_bytes: int = 1_000_000,
+                 gateway: Service | None = None, bridge_limits: BridgeLimits | None = None,
                  start_timeout: float = 600.0, host_class: type = NodeHost):
-        import ray
-
-        from dgm.cluster.bridge import GatewayBridge
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         self._backend, self._image = backend, image
-        self._max_request_bytes = max_request_bytes
+        self._max_request_bytes = gateway.max_request_bytes if gateway is not None else 0
         self.start_timeout = start_timeout
         self._host_class = host_class
-        here = ray.get_runtime_context().get_node_id()
-        self._bridge = None
-        if gateway_socket is not None:  # on the head's node, where the gateway's socket is
-            self._bridge = ray.remote(GatewayBridge).options(
-                num_cpus=0, max_concurrency=256, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
-            ).remote(str(gateway_socket))
+        self._bridge: Any = None
+        self._relay: HeadRelay | None = None
+        if gateway is not None:
+            self._bridge, self._relay = _open_relay(gateway, bridge_limits or BridgeLimits())
         self._nodes: dict[str, NodeSlots] = {}
         self._cond = threading.Condition()
         self._refreshed = 0.0
@@ -100,7 +98,32 @@ class RayBackend:
         self.refused = 0
         self.lost_sessions = 0
         """Sessions whose node died under them (their work ran again elsewhere)."""
-        self.refresh()
+        try:
+            self.refresh()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def relayed(self) -> int:
+        """LLM requests from cluster nodes that the head has answered so far."""
+        return self._relay.served if self._relay is not None else 0
+
+    def close(self) -> None:
+        """Stop relaying LLM calls (requests still waiting end with 502) and remove the bridge.
+        Sessions are closed by their owners; never raises."""
+        import ray
+        import ray.exceptions as rex
+
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        if self._bridge is not None:
+            try:
+                ray.kill(self._bridge)
+            except (rex.RayError, ConnectionError):  # already gone with its node or the connection
+                pass
+            self._bridge = None
 
     # -- nodes ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -324,6 +347,21 @@ class RaySession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_relay(gateway: Service, limits: BridgeLimits) -> tuple[Any, HeadRelay]:
+    """The bridge actor and the head's thread that serves it. The bridge goes on the node Ray
+    calls this driver's (with a Ray Client, the cluster's head node) when it can, to keep it
+    off the nodes that run agents, but anywhere works: the head pulls from it."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = ray.get_runtime_context().get_node_id()
+    bridge = ray.remote(GatewayBridge).options(
+        num_cpus=0, max_concurrency=1000, max_restarts=0,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
+    ).remote(limits)
+    return bridge, HeadRelay(bridge, gateway)
 
 
 def _checked_result(result: Any) -> ExecResult:

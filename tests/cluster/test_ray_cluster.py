@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.conftest import CANARY, node_pids
+from tests.cluster.conftest import CANARY, node_pids, process_env
 from tests.loop.conftest import new_run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -58,16 +58,9 @@ def test_a_dry_run_spreads_over_both_workers_and_matches_the_local_executor(ray_
 
     for worker in ray_cluster.workers:
         for pid in node_pids(worker):
-            assert CANARY.encode() not in _environ(pid), f"a worker process ({pid}) holds the provider key"
-    head_env = b"".join(_environ(pid) for pid in node_pids(ray_cluster.cluster.head_node))
+            assert CANARY.encode() not in process_env(pid), f"a worker process ({pid}) holds the provider key"
+    head_env = b"".join(process_env(pid) for pid in node_pids(ray_cluster.cluster.head_node))
     assert CANARY.encode() in head_env, "the scan sees a key where there is one (the head)"
-
-
-def _environ(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/environ").read_bytes() + Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""  # ended since the listing
 
 
 SLOW_AGENT = """import sys, time
