@@ -45,17 +45,32 @@ def connect(address: str, local_slots: int = 0) -> bool:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     kwargs: dict[str, Any] = dict(namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
                                   include_dashboard=False)
-    try:
-        if address:
-            kwargs.pop("include_dashboard")
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(resources={RESOURCE: max(1, local_slots)}, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - ray raises many kinds (ConnectionError, RuntimeError...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = f"at {address}" if address else "locally"
-        raise ClusterError(f"cannot reach the Ray cluster {where}: {first}") from None
-    return True
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            if address:
+                kwargs.pop("include_dashboard", None)
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(resources={RESOURCE: max(1, local_slots)}, **kwargs)
+            return True
+        except Exception as exc:  # noqa: BLE001 - ray raises many kinds (ConnectionError, RuntimeError...)
+            if address.startswith("ray://") and attempt < CLIENT_ATTEMPTS and _server_start_failed(exc):
+                ray.shutdown()  # forget the half-made client, then ask for a new server
+                continue
+            lines = [line.strip(" :") for line in str(exc).strip().splitlines() if line.strip(" :")]
+            where = f"at {address}" if address else "locally"
+            raise ClusterError(f"cannot reach the Ray cluster {where}: {lines[0] if lines else type(exc).__name__}") from None
+    raise AssertionError("unreachable")
+
+
+CLIENT_ATTEMPTS = 3
+"""Connections tried through Ray Client: its per-driver server sometimes dies as it starts
+(a gRPC fork race in Ray's proxy, ray-project/ray#63202), and a new one usually starts."""
+
+
+def _server_start_failed(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionAbortedError) or "client server failed" in str(exc) \
+        or "Initialization failure from server" in str(exc)
 
 
 def probe(address: str, seconds: float = 5.0) -> None:

@@ -56,10 +56,16 @@ class HeadRelay:
                 if not self._stop.is_set():
                     log.error("the LLM relay's bridge actor is gone: agents on the cluster get no model answers")
                 return
-            except (rex.RayError, ConnectionError) as exc:  # a timeout or a connection hiccup: ask again
-                if not self._stop.is_set():
-                    log.warning("polling the LLM relay failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-                    self._stop.wait(POLL_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - sorted below: Ray's client raises plain ones
+                if self._stop.is_set():
+                    return
+                if isinstance(exc, ConnectionError) or not ray.is_initialized():
+                    log.error("lost the connection to the Ray cluster: the LLM relay stops")
+                    return
+                if not isinstance(exc, rex.RayError):
+                    raise
+                log.warning("polling the LLM relay failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                self._stop.wait(POLL_SECONDS)  # a timeout or a hiccup: ask again
                 continue
             for item in items:
                 with self._cond:
@@ -68,7 +74,6 @@ class HeadRelay:
 
     def _serve(self, item: RelayRequest) -> None:
         import ray
-        import ray.exceptions as rex
 
         from dgm.llm.wire import error_body
 
@@ -81,7 +86,7 @@ class HeadRelay:
             ray.get(self.bridge.answer.remote(item.id, status, body), timeout=60)
             with self._cond:
                 self.served += 1
-        except (rex.RayError, ConnectionError) as exc:  # the bridge gone or slow: its caller ends with 502 there
+        except Exception as exc:  # noqa: BLE001 - the bridge or the connection gone (Ray's client raises plain ones): its caller ends with 502 there
             if not self._stop.is_set():
                 log.warning("answering an LLM relay request failed: %s", type(exc).__name__)
         finally:
@@ -118,7 +123,8 @@ class HeadRelay:
         with self._cond:
             self._cond.notify_all()
         try:
-            ray.get(self.bridge.close.remote(), timeout=10)
+            if ray.is_initialized():  # else the bridge went with the connection
+                ray.get(self.bridge.close.remote(), timeout=10)
         except (rex.RayError, ConnectionError):  # a bridge already gone has nothing waiting
             pass
         self._thread.join(POLL_SECONDS + 5)

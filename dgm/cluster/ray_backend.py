@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from dgm.sandbox import (
+    BackendUnavailable,
     BatchItem,
     ExecResult,
     Limits,
@@ -118,12 +119,12 @@ class RayBackend:
         if self._relay is not None:
             self._relay.close()
             self._relay = None
-        if self._bridge is not None:
+        if self._bridge is not None and ray.is_initialized():  # else gone with the connection
             try:
                 ray.kill(self._bridge)
             except (rex.RayError, ConnectionError):  # already gone with its node or the connection
                 pass
-            self._bridge = None
+        self._bridge = None
 
     # -- nodes ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -131,10 +132,14 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        if not ray.is_initialized():  # a Ray Client whose connection ended
+            raise _connection_ended("the Ray Client connection ended")
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            raise SandboxStartError(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+            if _connection_gone(exc):
+                raise _connection_ended(_first_line(exc)) from None
+            raise SandboxStartError(f"lost the Ray cluster: {_first_line(exc)}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -257,7 +262,10 @@ class RayBackend:
                 removed += ray.get(node.host.sweep.remote(run_id))
             except BaseException as exc:
                 if not _is_lost(exc):
-                    raise SandboxError(f"sweeping node {node.node_id[:12]} failed: {_cause(exc)}") from None
+                    cause = _cause(exc)
+                    if isinstance(cause, BackendUnavailable):
+                        raise cause from None
+                    raise SandboxError(f"sweeping node {node.node_id[:12]} failed: {cause}") from None
                 self._lost(node)
         return removed
 
@@ -381,9 +389,31 @@ def _is_lost(exc: BaseException) -> bool:
 
 
 def _cause(exc: BaseException) -> BaseException:
-    """The exception raised on the node, unwrapped from Ray's task error."""
+    """The exception raised on the node, unwrapped from Ray's task error; BackendUnavailable
+    when the connection to the cluster itself ended (not the agent's failure: the daemon waits
+    for the cluster as for a Docker daemon that went away, then stops with one line)."""
     import ray.exceptions as rex
 
     if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
         return exc.cause
+    if isinstance(exc, Exception) and _connection_gone(exc):
+        return _connection_ended(_first_line(exc))
     return exc
+
+
+def _connection_gone(exc: BaseException) -> bool:
+    """Whether this process lost its connection to the cluster: a Ray Client whose server is
+    unreachable past Ray's reconnection grace period raises ConnectionError, and after that
+    is no longer initialised."""
+    import ray
+
+    return isinstance(exc, ConnectionError) or not ray.is_initialized()
+
+
+def _connection_ended(detail: str) -> BackendUnavailable:
+    return BackendUnavailable(f"lost the connection to the Ray cluster ({detail[:200]})")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

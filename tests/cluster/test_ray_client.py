@@ -4,6 +4,7 @@ its own gateway. Real Ray, real Docker, real SQLite and git; only the model is s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,21 +82,8 @@ def test_a_driver_outside_the_cluster_runs_a_dry_run_through_ray_client(ray_clus
 def test_ctrl_c_on_a_ray_client_run_drains_it_and_closes_the_relay(ray_cluster, tmp_path):
     from dgm.archive import Archive
 
-    from tests.loop.conftest import write_config
-
-    config = write_config(tmp_path / "stopped.toml", iterations=6,
-                          extra=f'[executor]\nkind = "ray"\naddress = "{ray_cluster.client_address}"\n')
-    config.write_text(config.read_text().replace('name = "scripted:dry-run"', 'name = "scripted:dry-run"\nscripted_latency = 0.3'))
-    run_dir = tmp_path / "stopped"
-    subprocess.run([sys.executable, "-m", "dgm.cli", "init", str(run_dir), "--config", str(config)], check=True,
-                   capture_output=True)
-    daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(run_dir)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir, daemon = _daemon_with_an_agent_at_work(tmp_path, "stopped", ray_cluster.client_address, iterations=6)
     try:
-        deadline = time.monotonic() + 180
-        while not _solve_calls(run_dir):  # an agent on a worker is talking to the model
-            assert time.monotonic() < deadline and daemon.poll() is None, daemon.stderr.read() if daemon.poll() is not None else "no call"
-            time.sleep(0.3)
         daemon.send_signal(signal.SIGINT)
         out, err = daemon.communicate(timeout=240)
     finally:
@@ -110,6 +98,29 @@ def test_ctrl_c_on_a_ray_client_run_drains_it_and_closes_the_relay(ray_cluster, 
         assert store.verify().ok
     assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=dgm.run=stopped"],
                               capture_output=True, text=True).stdout.split(), "no sandbox left on the workers"
+
+
+def _daemon_with_an_agent_at_work(tmp_path: Path, name: str, address: str, iterations: int,
+                                  extra: str = "") -> tuple[Path, subprocess.Popen]:
+    """`dgm run` on the cluster through `address`, with a slow scripted model, once an agent
+    on a worker has talked to the model through the relay."""
+    from tests.loop.conftest import write_config
+
+    config = write_config(tmp_path / f"{name}.toml", iterations=iterations,
+                          extra=f'[executor]\nkind = "ray"\naddress = "{address}"\n{extra}')
+    config.write_text(config.read_text().replace('name = "scripted:dry-run"', 'name = "scripted:dry-run"\nscripted_latency = 0.3'))
+    run_dir = tmp_path / name
+    subprocess.run([sys.executable, "-m", "dgm.cli", "init", str(run_dir), "--config", str(config)], check=True, capture_output=True)
+    daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(run_dir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not _solve_calls(run_dir):
+        if time.monotonic() > deadline or daemon.poll() is not None:
+            daemon.kill()
+            out, err = daemon.communicate()
+            raise AssertionError(f"no agent reached the model through the relay:\n{out}\n{err[-3000:]}")
+        time.sleep(0.3)
+    return run_dir, daemon
 
 
 def _solve_calls(run_dir: Path) -> int:
@@ -193,3 +204,42 @@ def test_the_head_pulls_requests_through_its_gateway_and_stops_on_close(ray_clus
         ray.kill(bridge)
         assert relay.serve(token, chat, len(chat))[0] == 502, "a bridge that is gone: 502"
         assert len(model.calls) == 1, "nothing reached the model after the close"
+
+
+def test_a_lost_ray_client_connection_is_an_outage_never_the_agents_failure(ray_cluster, tmp_path):
+    """The link between `dgm run` and the cluster breaks mid-run (its Ray Client server is
+    killed): the run says so, records no failure, and stops with one line once the cluster
+    has not come back within the outage wait; what was cut short resumes later."""
+    from ray._private.services import start_ray_client_server
+
+    from dgm.archive import Archive
+    from dgm.cluster.ray_backend import RayBackend
+    from tests.cluster.conftest import descendants, free_port
+
+    head, port = ray_cluster.cluster.head_node, free_port()
+    server = start_ray_client_server(head.address, "127.0.0.1", port, runtime_env_agent_address=head.runtime_env_agent_address,
+                                     node_id=head.node_id).process  # a link of this test's own, to cut
+    daemon = None
+    try:
+        run_dir, daemon = _daemon_with_an_agent_at_work(tmp_path, "cut", f"ray://127.0.0.1:{port}", iterations=2,
+                                                        extra="\n[sandbox]\noutage_wait_minutes = 0.1\n")
+        for pid in descendants(server.pid):  # the proxy and the driver's server behind it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        out, err = daemon.communicate(timeout=300)
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        server.kill()
+        server.wait()
+        RayBackend(backend="docker").sweep("cut")  # the sandboxes the dead link left on the workers
+    assert "stopped: the sandbox backend did not come back within 0.1 min" in out, out + err
+    assert "Traceback" not in err, err[-3000:]
+    with Archive.open(run_dir, readonly=True) as store:
+        jobs = store.jobs()
+        assert all(job.state != "failed" and not job.error for job in jobs), jobs
+        assert any(job.state in ("queued", "running") for job in jobs), "what was cut short resumes later"
+        outages = [e.message for e in store.events(limit=500) if e.kind == "outage"]
+        assert len(outages) == 2 and "stopped answering" in outages[0] and "did not come back" in outages[1], outages
+        assert store.verify().ok
