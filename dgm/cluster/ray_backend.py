@@ -90,7 +90,7 @@ class RayBackend:
         self._bridge: Any = None
         self._relay: HeadRelay | None = None
         if gateway is not None:
-            self._bridge, self._relay = _open_relay(gateway, bridge_limits or BridgeLimits())
+            self._bridge, self._relay = open_relay(gateway, bridge_limits or BridgeLimits())
         self._nodes: dict[str, NodeSlots] = {}
         self._cond = threading.Condition()
         self._refreshed = 0.0
@@ -357,7 +357,7 @@ class RaySession:
         self.close()
 
 
-def _open_relay(gateway: Service, limits: BridgeLimits) -> tuple[Any, HeadRelay]:
+def open_relay(gateway: Service, limits: BridgeLimits) -> tuple[Any, HeadRelay]:
     """The bridge actor and the head's thread that serves it. The bridge goes on the node Ray
     calls this driver's (with a Ray Client, the cluster's head node) when it can, to keep it
     off the nodes that run agents, but anywhere works: the head pulls from it."""
