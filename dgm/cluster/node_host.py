@@ -24,8 +24,9 @@ from dgm.sandbox.transfer import check_relpath, check_sandbox_dir
 from dgm.cluster.bridge import CHAT, MODELS, BridgeLimits
 from dgm.llm.gateway import SANDBOX_DIR, SOCKET_NAME, TOKEN_NAME
 
-RELAY_TIMEOUT = BridgeLimits().request_timeout + 60
-"""The relay's own limit on one request: past the bridge's, for a bridge that never replies."""
+def relay_timeout(limits: BridgeLimits) -> float:
+    """The relay's own limit on one request: past the bridge's, for a bridge that never replies."""
+    return limits.request_timeout + 60
 
 SESSION_METHODS = frozenset({"exec", "run_batch", "put_files", "get_files"})
 """What the head may call on a session (put_dir is done on the head, as put_files)."""
@@ -35,7 +36,7 @@ class RelayService:
     """The `dgm.llm.server.Service` of a node: every request goes to the head through the
     bridge, untouched. A bridge that is gone or silent is a 502 to the agent, never a hang."""
 
-    def __init__(self, bridge: Any, max_request_bytes: int, timeout: float = RELAY_TIMEOUT):
+    def __init__(self, bridge: Any, max_request_bytes: int, timeout: float = relay_timeout(BridgeLimits())):
         self.bridge = bridge
         self.max_request_bytes = max_request_bytes
         self.timeout = timeout
@@ -65,7 +66,7 @@ class NodeHost:
     """The sessions of one node, keyed by the head's session key. Threaded (many calls at
     once); a session's calls come from one head thread at a time."""
 
-    def __init__(self, backend: str, image: str, bridge: Any, max_request_bytes: int):
+    def __init__(self, backend: str, image: str, bridge: Any, max_request_bytes: int, timeout: float = relay_timeout(BridgeLimits())):
         self.backend = open_backend(backend, image)
         self.base = Path(tempfile.mkdtemp(prefix="dgm-node-", dir="/tmp"))
         self.sessions: dict[str, tuple[Session, Path, dict[str, str]]] = {}
@@ -73,7 +74,7 @@ class NodeHost:
         from dgm.llm.server import UnixHTTPServer
 
         self.relay_path = self.base / SOCKET_NAME
-        self.relay = UnixHTTPServer(str(self.relay_path), RelayService(bridge, max_request_bytes))
+        self.relay = UnixHTTPServer(str(self.relay_path), RelayService(bridge, max_request_bytes, timeout))
         os.chmod(self.relay_path, 0o666)  # the sandbox user connects; the token is the lock
         threading.Thread(target=self.relay.serve_forever, name="dgm-llm-relay", daemon=True).start()
 

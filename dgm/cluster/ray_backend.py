@@ -37,7 +37,7 @@ from dgm.sandbox.transfer import check_files, read_dir
 
 from dgm.cluster.bridge import BridgeLimits, GatewayBridge
 from dgm.cluster.head_relay import HeadRelay
-from dgm.cluster.node_host import NodeHost, new_key
+from dgm.cluster.node_host import NodeHost, new_key, relay_timeout
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
 
 if TYPE_CHECKING:
@@ -85,12 +85,14 @@ class RayBackend:
                  start_timeout: float = 600.0, host_class: type = NodeHost):
         self._backend, self._image = backend, image
         self._max_request_bytes = gateway.max_request_bytes if gateway is not None else 0
+        bridge_limits = bridge_limits or BridgeLimits()
+        self._relay_timeout = relay_timeout(bridge_limits)
         self.start_timeout = start_timeout
         self._host_class = host_class
         self._bridge: Any = None
         self._relay: HeadRelay | None = None
         if gateway is not None:
-            self._bridge, self._relay = open_relay(gateway, bridge_limits or BridgeLimits())
+            self._bridge, self._relay = open_relay(gateway, bridge_limits)
         self._nodes: dict[str, NodeSlots] = {}
         self._cond = threading.Condition()
         self._refreshed = 0.0
@@ -149,7 +151,7 @@ class RayBackend:
                 host: Any = ray.remote(self._host_class).options(
                     name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-                ).remote(self._backend, self._image, self._bridge, self._max_request_bytes)
+                ).remote(self._backend, self._image, self._bridge, self._max_request_bytes, self._relay_timeout)
                 self._nodes[node_id] = NodeSlots(node_id, host, slots)
             for node_id, node in self._nodes.items():
                 if node_id not in alive and not node.lost:
