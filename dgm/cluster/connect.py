@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from dgm.cluster.errors import ClusterError
+from dgm.cluster.errors import ClusterError, first_line
 
 INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
 NAMESPACE = "dgm"
@@ -57,9 +57,8 @@ def connect(address: str, local_slots: int = 0) -> bool:
             if address.startswith("ray://") and attempt < CLIENT_ATTEMPTS and _server_start_failed(exc):
                 ray.shutdown()  # forget the half-made client, then ask for a new server
                 continue
-            lines = [line.strip(" :") for line in str(exc).strip().splitlines() if line.strip(" :")]
             where = f"at {address}" if address else "locally"
-            raise ClusterError(f"cannot reach the Ray cluster {where}: {lines[0] if lines else type(exc).__name__}") from None
+            raise ClusterError(f"cannot reach the Ray cluster {where}: {first_line(exc)}") from None
     raise AssertionError("unreachable")
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from dgm.cluster.bridge import CHAT, MODELS, RelayRequest
+from dgm.cluster.errors import first_line
 
 if TYPE_CHECKING:
     from dgm.llm.server import Service
@@ -64,7 +65,7 @@ class HeadRelay:
                     return
                 if not isinstance(exc, rex.RayError):
                     raise
-                log.warning("polling the LLM relay failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                log.warning("polling the LLM relay failed: %s", first_line(exc))
                 self._stop.wait(POLL_SECONDS)  # a timeout or a hiccup: ask again
                 continue
             for item in items:

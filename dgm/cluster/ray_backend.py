@@ -36,6 +36,7 @@ from dgm.sandbox import (
 from dgm.sandbox.transfer import check_files, read_dir
 
 from dgm.cluster.bridge import BridgeLimits, GatewayBridge
+from dgm.cluster.errors import first_line
 from dgm.cluster.head_relay import HeadRelay
 from dgm.cluster.node_host import NodeHost, new_key, relay_timeout
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
@@ -140,8 +141,8 @@ class RayBackend:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
             if _connection_gone(exc):
-                raise _connection_ended(_first_line(exc)) from None
-            raise SandboxStartError(f"lost the Ray cluster: {_first_line(exc)}") from None
+                raise _connection_ended(first_line(exc)) from None
+            raise SandboxStartError(f"lost the Ray cluster: {first_line(exc)}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -230,7 +231,7 @@ class RayBackend:
             except BaseException as exc:
                 self._release(node)
                 if _is_lost(exc):
-                    log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], first_line(exc))
                     self._lost(node)
                     continue  # nothing ran yet: try another node
                 raise _cause(exc) from None
@@ -399,7 +400,7 @@ def _cause(exc: BaseException) -> BaseException:
     if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
         return exc.cause
     if isinstance(exc, Exception) and _connection_gone(exc):
-        return _connection_ended(_first_line(exc))
+        return _connection_ended(first_line(exc))
     return exc
 
 
@@ -415,7 +416,3 @@ def _connection_gone(exc: BaseException) -> bool:
 def _connection_ended(detail: str) -> BackendUnavailable:
     return BackendUnavailable(f"lost the connection to the Ray cluster ({detail[:200]})")
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -165,11 +165,11 @@ def test_a_full_queue_answers_503_and_closing_ends_what_waits_with_502(ray_clust
     import ray
 
     bridge = _bridge(max_queued=1, queue_wait=0.5, head_silence=60)
-    first = bridge.request.remote("chat", "tok", b"{}", 2)
-    time.sleep(0.5)
-    assert ray.get(bridge.request.remote("chat", "tok", b"{}", 2), timeout=20)[0] == 503
+    calls = [bridge.request.remote("chat", "tok", b"{}", 2) for _ in range(2)]  # an async actor takes them in any order
+    [refused], [queued] = ray.wait(calls, num_returns=1, timeout=20)
+    assert ray.get(refused)[0] == 503, "no room in the queue: busy, at once"
     assert ray.get(bridge.close.remote()) == 1
-    assert ray.get(first, timeout=10)[0] == 502
+    assert ray.get(queued, timeout=10)[0] == 502, "the head left: what waited ends"
     assert ray.get(bridge.request.remote("chat", "tok", b"{}", 2), timeout=10)[0] == 502, "a closed bridge answers at once"
 
 
