@@ -33,7 +33,7 @@ def connect(address: str, local_slots: int = 0) -> bool:
     from dgm.cluster.ray_backend import RESOURCE
 
     ray = import_ray()
-    if ray.is_initialized():
+    if connected():
         return False
     if address.startswith("ray://"):
         import importlib.util
@@ -92,5 +92,29 @@ def probe(address: str, seconds: float = 5.0) -> None:
 def disconnect() -> None:
     import ray
 
-    if ray.is_initialized():
+    if connected():
         ray.shutdown()
+
+
+def connected() -> bool:
+    """Whether this process is connected to a cluster; never raises (a Ray Client whose link
+    broke raises from `ray.is_initialized` itself)."""
+    import ray
+
+    try:
+        return bool(ray.is_initialized())
+    except Exception:  # noqa: BLE001 - whatever the broken link raises, it means no
+        return False
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` means this process lost its connection to the cluster rather than a call
+    failing: a Ray Client raises gRPC errors at once on a broken link, ConnectionError once
+    Ray's reconnection grace period is over, and plain errors after that."""
+    if isinstance(exc, ConnectionError):
+        return True
+    try:
+        import grpc
+    except ImportError:  # no Ray Client here
+        return not connected()
+    return isinstance(exc, grpc.RpcError) or not connected()

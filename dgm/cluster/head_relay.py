@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from dgm.cluster.bridge import CHAT, MODELS, RelayRequest
+from dgm.cluster.connect import connected, connection_lost
 from dgm.cluster.errors import first_line
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class HeadRelay:
             except Exception as exc:  # noqa: BLE001 - sorted below: Ray's client raises plain ones
                 if self._stop.is_set():
                     return
-                if isinstance(exc, ConnectionError) or not ray.is_initialized():
+                if connection_lost(exc):
                     log.error("lost the connection to the Ray cluster: the LLM relay stops")
                     return
                 if not isinstance(exc, rex.RayError):
@@ -124,7 +125,7 @@ class HeadRelay:
         with self._cond:
             self._cond.notify_all()
         try:
-            if ray.is_initialized():  # else the bridge went with the connection
+            if connected():  # else the bridge went with the connection
                 ray.get(self.bridge.close.remote(), timeout=10)
         except (rex.RayError, ConnectionError):  # a bridge already gone has nothing waiting
             pass

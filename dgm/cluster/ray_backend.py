@@ -36,6 +36,7 @@ from dgm.sandbox import (
 from dgm.sandbox.transfer import check_files, read_dir
 
 from dgm.cluster.bridge import BridgeLimits, GatewayBridge
+from dgm.cluster.connect import connected, connection_lost
 from dgm.cluster.errors import first_line
 from dgm.cluster.head_relay import HeadRelay
 from dgm.cluster.node_host import NodeHost, new_key, relay_timeout
@@ -83,17 +84,24 @@ class RayBackend:
 
     def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
                  gateway: Service | None = None, bridge_limits: BridgeLimits | None = None,
-                 start_timeout: float = 600.0, host_class: type = NodeHost):
+                 start_timeout: float = 600.0, host_class: type = NodeHost, address: str = ""):
+        """`address`: a ray:// address to connect again to when a Ray Client's link broke
+        (the daemon asks `answers()` during an outage); empty: no reconnection."""
         self._backend, self._image = backend, image
+        self._gateway = gateway
         self._max_request_bytes = gateway.max_request_bytes if gateway is not None else 0
-        bridge_limits = bridge_limits or BridgeLimits()
-        self._relay_timeout = relay_timeout(bridge_limits)
+        self._bridge_limits = bridge_limits or BridgeLimits()
+        self._relay_timeout = relay_timeout(self._bridge_limits)
+        self._address = address if address.startswith("ray://") else ""
+        self._generation = 0
+        self._reconnecting = threading.Lock()
+        """Connections made so far: a new one gets new host actors (the old ones died with it)."""
         self.start_timeout = start_timeout
         self._host_class = host_class
         self._bridge: Any = None
         self._relay: HeadRelay | None = None
         if gateway is not None:
-            self._bridge, self._relay = open_relay(gateway, bridge_limits)
+            self._bridge, self._relay = open_relay(gateway, self._bridge_limits)
         self._nodes: dict[str, NodeSlots] = {}
         self._cond = threading.Condition()
         self._refreshed = 0.0
@@ -122,7 +130,7 @@ class RayBackend:
         if self._relay is not None:
             self._relay.close()
             self._relay = None
-        if self._bridge is not None and ray.is_initialized():  # else gone with the connection
+        if self._bridge is not None and connected():  # else gone with the connection
             try:
                 ray.kill(self._bridge)
             except (rex.RayError, ConnectionError):  # already gone with its node or the connection
@@ -135,12 +143,12 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        if not ray.is_initialized():  # a Ray Client whose connection ended
+        if not connected():  # a Ray Client whose connection ended
             raise _connection_ended("the Ray Client connection ended")
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            if _connection_gone(exc):
+            if connection_lost(exc):
                 raise _connection_ended(first_line(exc)) from None
             raise SandboxStartError(f"lost the Ray cluster: {first_line(exc)}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
@@ -150,7 +158,7 @@ class RayBackend:
                 if slots <= 0 or node_id in self._nodes:
                     continue
                 host: Any = ray.remote(self._host_class).options(
-                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
+                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}-{self._generation}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
                 ).remote(self._backend, self._image, self._bridge, self._max_request_bytes, self._relay_timeout)
                 self._nodes[node_id] = NodeSlots(node_id, host, slots)
@@ -243,11 +251,38 @@ class RayBackend:
         """Whether the cluster can start sessions now: Ray answers and a live node advertises
         sandbox slots. Never raises."""
         try:
+            if self._address and not connected():
+                with self._reconnecting:  # jobs in flight may ask at once: one reconnects
+                    if not connected():
+                        self._reconnect()
             self.refresh()
             with self._cond:
-                return any(node.slots > 0 for node in self._nodes.values())
+                return any(node.slots > 0 and not node.lost for node in self._nodes.values())
         except Exception:  # noqa: BLE001 - a cluster that cannot be asked does not answer
             return False
+
+    def _reconnect(self) -> None:
+        """Connect again through Ray Client after the link broke. Everything this process had
+        on the cluster went with the old link (its driver there ended), so the relay and the
+        node hosts are made anew; the daemon re-queues the jobs the break cut short.
+
+        Raises: ClusterError while the cluster does not answer.
+        """
+        import ray
+
+        from dgm.cluster.connect import connect
+
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        ray.shutdown()  # forget the broken client before a new one
+        connect(self._address)
+        log.warning("connected to the Ray cluster at %s again", self._address)
+        with self._cond:
+            self._nodes = {}
+            self._generation += 1
+        if self._gateway is not None:
+            self._bridge, self._relay = open_relay(self._gateway, self._bridge_limits)
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove dead owners' sandboxes on every sandbox node (and with `include_own`, every
@@ -399,18 +434,9 @@ def _cause(exc: BaseException) -> BaseException:
 
     if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
         return exc.cause
-    if isinstance(exc, Exception) and _connection_gone(exc):
+    if isinstance(exc, Exception) and connection_lost(exc):
         return _connection_ended(first_line(exc))
     return exc
-
-
-def _connection_gone(exc: BaseException) -> bool:
-    """Whether this process lost its connection to the cluster: a Ray Client whose server is
-    unreachable past Ray's reconnection grace period raises ConnectionError, and after that
-    is no longer initialised."""
-    import ray
-
-    return isinstance(exc, ConnectionError) or not ray.is_initialized()
 
 
 def _connection_ended(detail: str) -> BackendUnavailable:
