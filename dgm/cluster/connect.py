@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from dgm.cluster.errors import ClusterError, first_line
+from dgm.cluster.link import connected
 
 INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
 NAMESPACE = "dgm"
@@ -94,27 +95,3 @@ def disconnect() -> None:
 
     if connected():
         ray.shutdown()
-
-
-def connected() -> bool:
-    """Whether this process is connected to a cluster; never raises (a Ray Client whose link
-    broke raises from `ray.is_initialized` itself)."""
-    import ray
-
-    try:
-        return bool(ray.is_initialized())
-    except Exception:  # noqa: BLE001 - whatever the broken link raises, it means no
-        return False
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` means this process lost its connection to the cluster rather than a call
-    failing: a Ray Client raises gRPC errors at once on a broken link, ConnectionError once
-    Ray's reconnection grace period is over, and plain errors after that."""
-    if isinstance(exc, ConnectionError):
-        return True
-    try:
-        import grpc
-    except ImportError:  # no Ray Client here
-        return not connected()
-    return isinstance(exc, grpc.RpcError) or not connected()

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from dgm.cluster.bridge import CHAT, MODELS, RelayRequest
-from dgm.cluster.connect import connected, connection_lost
+from dgm.cluster.link import connected, connection_lost
 from dgm.cluster.errors import first_line
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from dgm.sandbox import (
     BackendUnavailable,
@@ -36,7 +36,7 @@ from dgm.sandbox import (
 from dgm.sandbox.transfer import check_files, read_dir
 
 from dgm.cluster.bridge import BridgeLimits, GatewayBridge
-from dgm.cluster.connect import connected, connection_lost
+from dgm.cluster.link import connected, connection_lost
 from dgm.cluster.errors import first_line
 from dgm.cluster.head_relay import HeadRelay
 from dgm.cluster.node_host import NodeHost, new_key, relay_timeout
@@ -84,15 +84,16 @@ class RayBackend:
 
     def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
                  gateway: Service | None = None, bridge_limits: BridgeLimits | None = None,
-                 start_timeout: float = 600.0, host_class: type = NodeHost, address: str = ""):
-        """`address`: a ray:// address to connect again to when a Ray Client's link broke
-        (the daemon asks `answers()` during an outage); empty: no reconnection."""
+                 start_timeout: float = 600.0, host_class: type = NodeHost,
+                 reconnect: Callable[[], object] | None = None):
+        """`reconnect` connects this process to the cluster again after a Ray Client's link
+        broke (the daemon asks `answers()` during an outage); None: no reconnection."""
         self._backend, self._image = backend, image
         self._gateway = gateway
         self._max_request_bytes = gateway.max_request_bytes if gateway is not None else 0
         self._bridge_limits = bridge_limits or BridgeLimits()
         self._relay_timeout = relay_timeout(self._bridge_limits)
-        self._address = address if address.startswith("ray://") else ""
+        self._connect_again = reconnect
         self._generation = 0
         self._reconnecting = threading.Lock()
         """Connections made so far: a new one gets new host actors (the old ones died with it)."""
@@ -251,7 +252,7 @@ class RayBackend:
         """Whether the cluster can start sessions now: Ray answers and a live node advertises
         sandbox slots. Never raises."""
         try:
-            if self._address and not connected():
+            if self._connect_again is not None and not connected():
                 with self._reconnecting:  # jobs in flight may ask at once: one reconnects
                     if not connected():
                         self._reconnect()
@@ -270,14 +271,13 @@ class RayBackend:
         """
         import ray
 
-        from dgm.cluster.connect import connect
-
+        assert self._connect_again is not None
         if self._relay is not None:
             self._relay.close()
             self._relay = None
         ray.shutdown()  # forget the broken client before a new one
-        connect(self._address)
-        log.warning("connected to the Ray cluster at %s again", self._address)
+        self._connect_again()
+        log.warning("connected to the Ray cluster again")
         with self._cond:
             self._nodes = {}
             self._generation += 1

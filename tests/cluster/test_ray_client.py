@@ -84,11 +84,15 @@ def test_ctrl_c_on_a_ray_client_run_drains_it_and_closes_the_relay(ray_cluster, 
 
     run_dir, daemon = _daemon_with_an_agent_at_work(tmp_path, "stopped", ray_cluster.client_address, iterations=6)
     try:
-        seen = subprocess.run([sys.executable, "-m", "dgm.cli", "cluster", "--address", ray_cluster.client_address, "--json"],
-                              capture_output=True, text=True, timeout=120)
-        backends = {node["node_id"]: node["backend"] for node in json.loads(seen.stdout)}
-        assert all(backends[w.node_id] == "docker" for w in ray_cluster.workers), \
-            "`dgm cluster` through Ray Client sees the run's hosts on the workers"
+        deadline = time.monotonic() + 90
+        while True:  # a host that is still starting shows no backend yet
+            seen = subprocess.run([sys.executable, "-m", "dgm.cli", "cluster", "--address", ray_cluster.client_address, "--json"],
+                                  capture_output=True, text=True, timeout=120)
+            backends = {node["node_id"]: node["backend"] for node in json.loads(seen.stdout)}
+            if all(backends[w.node_id] == "docker" for w in ray_cluster.workers):
+                break  # `dgm cluster` through Ray Client sees the run's hosts on the workers
+            assert time.monotonic() < deadline, backends
+            time.sleep(2)
         daemon.send_signal(signal.SIGINT)
         out, err = daemon.communicate(timeout=240)
     finally:
