@@ -182,7 +182,8 @@ def ray_section(quick: bool) -> tuple[list[tuple[int, float]], float]:
             cluster.wait_for_nodes()
             with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
                 gateway = open_gateway(stack, Path(tmp))
-                backend = RayBackend(backend="docker", gateway_socket=gateway.socket_path)
+                backend = RayBackend(backend="docker", gateway=gateway)
+                stack.callback(backend.close)
                 assert backend.total_slots == target, backend.total_slots
                 seconds, ok, _ = task_runs(backend, gateway, agent_dir(Path(tmp)), target, 3)
                 rates.append((target, ok / seconds))

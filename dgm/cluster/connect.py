@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from dgm.cluster.address import unreachable
-from dgm.cluster.errors import ClusterError
+from dgm.cluster.errors import ClusterError, first_line
+from dgm.cluster.link import connected
 
 INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
 NAMESPACE = "dgm"
@@ -34,24 +35,43 @@ def connect(address: str, local_slots: int = 0) -> bool:
     from dgm.cluster.ray_backend import RESOURCE
 
     ray = import_ray()
-    if ray.is_initialized():
+    if connected():
         return False
+    if address.startswith("ray://"):
+        import importlib.util
+
+        if importlib.util.find_spec("grpc") is None:
+            raise ClusterError(f"a ray:// address needs Ray Client (grpcio): {INSTALL_HINT}")
     if address and address != "auto":
         probe(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     kwargs: dict[str, Any] = dict(namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
                                   include_dashboard=False)
-    try:
-        if address:
-            kwargs.pop("include_dashboard")
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(resources={RESOURCE: max(1, local_slots)}, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - ray raises many kinds (ConnectionError, RuntimeError...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = f"at {address}" if address else "locally"
-        raise ClusterError(f"cannot reach the Ray cluster {where}: {first}") from None
-    return True
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            if address:
+                kwargs.pop("include_dashboard", None)
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(resources={RESOURCE: max(1, local_slots)}, **kwargs)
+            return True
+        except Exception as exc:  # noqa: BLE001 - ray raises many kinds (ConnectionError, RuntimeError...)
+            if address.startswith("ray://") and attempt < CLIENT_ATTEMPTS and _server_start_failed(exc):
+                ray.shutdown()  # forget the half-made client, then ask for a new server
+                continue
+            where = f"at {address}" if address else "locally"
+            raise ClusterError(f"cannot reach the Ray cluster {where}: {first_line(exc)}") from None
+    raise AssertionError("unreachable")
+
+
+CLIENT_ATTEMPTS = 3
+"""Connections tried through Ray Client: its per-driver server sometimes dies as it starts
+(a gRPC fork race in Ray's proxy, ray-project/ray#63202), and a new one usually starts."""
+
+
+def _server_start_failed(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionAbortedError) or "client server failed" in str(exc) \
+        or "Initialization failure from server" in str(exc)
 
 
 def probe(address: str, seconds: float = 5.0) -> None:
@@ -68,5 +88,5 @@ def probe(address: str, seconds: float = 5.0) -> None:
 def disconnect() -> None:
     import ray
 
-    if ray.is_initialized():
+    if connected():
         ray.shutdown()

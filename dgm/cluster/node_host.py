@@ -3,8 +3,8 @@ sessions on its real local backend (Docker or bubblewrap), and one LLM relay.
 
 The host receives everything as bytes: the files of each read-only mount, the per-sandbox
 LLM token (never a provider key). The relay serves /run/llm inside this node's sandboxes
-and forwards each request, with its token, to the head's gateway bridge: tokens, allow-list,
-budgets and the ledger are all enforced on the head.
+and hands each request, with its token, to the bridge actor, where the head pulls it from
+(dgm/cluster/bridge.py): tokens, allow-list, budgets and the ledger are all enforced on the head.
 """
 
 from __future__ import annotations
@@ -21,29 +21,44 @@ from typing import Any, Mapping
 from dgm.sandbox import Limits, Mount, Session, open_backend
 from dgm.sandbox.transfer import check_relpath, check_sandbox_dir
 
+from dgm.cluster.bridge import CHAT, MODELS, BridgeLimits
 from dgm.llm.gateway import SANDBOX_DIR, SOCKET_NAME, TOKEN_NAME
+
+def relay_timeout(limits: BridgeLimits) -> float:
+    """The relay's own limit on one request: past the bridge's, for a bridge that never replies."""
+    return limits.request_timeout + 60
 
 SESSION_METHODS = frozenset({"exec", "run_batch", "put_files", "get_files"})
 """What the head may call on a session (put_dir is done on the head, as put_files)."""
 
 
 class RelayService:
-    """The `dgm.llm.server.Service` of a node: every request goes to the head, untouched."""
+    """The `dgm.llm.server.Service` of a node: every request goes to the head through the
+    bridge, untouched. A bridge that is gone or silent is a 502 to the agent, never a hang."""
 
-    def __init__(self, bridge: Any, max_request_bytes: int):
+    def __init__(self, bridge: Any, max_request_bytes: int, timeout: float = relay_timeout(BridgeLimits())):
         self.bridge = bridge
         self.max_request_bytes = max_request_bytes
+        self.timeout = timeout
 
     def serve(self, token: str | None, body: bytes | None, length: int | None) -> tuple[int, dict[str, Any]]:
-        import ray
-
-        status, body_out = ray.get(self.bridge.serve.remote(token, body, length))
-        return status, body_out
+        return self._ask(CHAT, token, body, length)
 
     def models(self, token: str | None) -> tuple[int, dict[str, Any]]:
-        import ray
+        return self._ask(MODELS, token, None, None)
 
-        status, body_out = ray.get(self.bridge.models.remote(token))
+    def _ask(self, kind: str, token: str | None, body: bytes | None, length: int | None) -> tuple[int, dict[str, Any]]:
+        import ray
+        import ray.exceptions as rex
+
+        from dgm.llm.wire import error_body
+
+        if self.bridge is None:
+            return 502, error_body("this cluster run relays no LLM calls", "gateway_unreachable")
+        try:
+            status, body_out = ray.get(self.bridge.request.remote(kind, token, body, length), timeout=self.timeout)
+        except rex.RayError as exc:  # the bridge died with the head's connection, or never answered
+            return 502, error_body(f"the head's gateway did not answer: {type(exc).__name__}", "gateway_unreachable")
         return status, body_out
 
 
@@ -51,7 +66,7 @@ class NodeHost:
     """The sessions of one node, keyed by the head's session key. Threaded (many calls at
     once); a session's calls come from one head thread at a time."""
 
-    def __init__(self, backend: str, image: str, bridge: Any, max_request_bytes: int):
+    def __init__(self, backend: str, image: str, bridge: Any, max_request_bytes: int, timeout: float = relay_timeout(BridgeLimits())):
         self.backend = open_backend(backend, image)
         self.base = Path(tempfile.mkdtemp(prefix="dgm-node-", dir="/tmp"))
         self.sessions: dict[str, tuple[Session, Path, dict[str, str]]] = {}
@@ -59,7 +74,7 @@ class NodeHost:
         from dgm.llm.server import UnixHTTPServer
 
         self.relay_path = self.base / SOCKET_NAME
-        self.relay = UnixHTTPServer(str(self.relay_path), RelayService(bridge, max_request_bytes))
+        self.relay = UnixHTTPServer(str(self.relay_path), RelayService(bridge, max_request_bytes, timeout))
         os.chmod(self.relay_path, 0o666)  # the sandbox user connects; the token is the lock
         threading.Thread(target=self.relay.serve_forever, name="dgm-llm-relay", daemon=True).start()
 

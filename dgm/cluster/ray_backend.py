@@ -21,10 +21,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from dgm.sandbox import (
     BackendLost,
+    BackendUnavailable,
     BatchItem,
     ExecResult,
     Limits,
@@ -38,9 +39,16 @@ from dgm.sandbox import (
 )
 from dgm.sandbox.transfer import check_files, read_dir
 
+from dgm.cluster.bridge import BridgeLimits, GatewayBridge
+from dgm.cluster.errors import first_line
+from dgm.cluster.head_relay import HeadRelay
 from dgm.cluster.leases import Lease, SlotLeases
-from dgm.cluster.node_host import NodeHost, new_key
+from dgm.cluster.link import connected, connection_lost
+from dgm.cluster.node_host import NodeHost, new_key, relay_timeout
 from dgm.llm.gateway import SANDBOX_DIR, TOKEN_NAME
+
+if TYPE_CHECKING:
+    from dgm.llm.server import Service
 
 log = logging.getLogger("dgm.cluster")
 
@@ -82,24 +90,29 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, *, backend: str = "auto", image: str = "dgm-sandbox:latest",
-                 gateway_socket: Path | None = None, max_request_bytes: int = 1_000_000,
-                 start_timeout: float = 600.0, host_class: type = NodeHost):
-        import ray
-
-        from dgm.cluster.bridge import GatewayBridge
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
+                 gateway: Service | None = None, bridge_limits: BridgeLimits | None = None,
+                 start_timeout: float = 600.0, host_class: type = NodeHost,
+                 reconnect: Callable[[], object] | None = None):
+        """`reconnect` connects this process to the cluster again after a Ray Client's link
+        broke (the daemon asks `answers()` during an outage); None: no reconnection."""
         self._backend, self._image = backend, image
-        self._max_request_bytes = max_request_bytes
+        self._gateway = gateway
+        self._max_request_bytes = gateway.max_request_bytes if gateway is not None else 0
+        self._bridge_limits = bridge_limits or BridgeLimits()
+        self._relay_timeout = relay_timeout(self._bridge_limits)
+        self._connect_again = reconnect
+        self._generation = 0
+        self._reconnecting = threading.Lock()
+        """Connections made so far: a new one gets new host actors (the old ones died with it)."""
         self.start_timeout = start_timeout
         self._host_class = host_class
-        here = ray.get_runtime_context().get_node_id()
+        import ray
+
         self._head_address = _head_address(ray)
-        self._bridge = None
-        if gateway_socket is not None:  # on the head's node, where the gateway's socket is
-            self._bridge = ray.remote(GatewayBridge).options(
-                num_cpus=0, max_concurrency=256, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
-            ).remote(str(gateway_socket))
+        self._bridge: Any = None
+        self._relay: HeadRelay | None = None
+        if gateway is not None:
+            self._bridge, self._relay = open_relay(gateway, self._bridge_limits)
         self._nodes: dict[str, NodeSlots] = {}
         self._cond = threading.Condition()
         self._refreshed = 0.0
@@ -109,7 +122,32 @@ class RayBackend:
         self.refused = 0
         self.lost_sessions = 0
         """Sessions whose node died under them (their work ran again elsewhere)."""
-        self.refresh()
+        try:
+            self.refresh()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def relayed(self) -> int:
+        """LLM requests from cluster nodes that the head has answered so far."""
+        return self._relay.served if self._relay is not None else 0
+
+    def close(self) -> None:
+        """Stop relaying LLM calls (requests still waiting end with 502) and remove the bridge.
+        Sessions are closed by their owners; never raises."""
+        import ray
+        import ray.exceptions as rex
+
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        if self._bridge is not None and connected():  # else gone with the connection
+            try:
+                ray.kill(self._bridge)
+            except (rex.RayError, ConnectionError):  # already gone with its node or the connection
+                pass
+        self._bridge = None
 
     # -- nodes ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -117,11 +155,15 @@ class RayBackend:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        if not connected():  # a Ray Client whose connection ended
+            raise _connection_ended("the Ray Client connection ended")
         self.check_cluster()
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            raise BackendLost(f"lost the Ray cluster: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+            if connection_lost(exc):
+                raise _connection_ended(first_line(exc)) from None
+            raise BackendLost(f"lost the Ray cluster: {first_line(exc)}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -129,9 +171,9 @@ class RayBackend:
                 if slots <= 0 or node_id in self._nodes:
                     continue
                 host: Any = ray.remote(self._host_class).options(
-                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
+                    name=f"{HOST_PREFIX}{os.getpid()}-{id(self)}-{self._generation}:{node_id}", num_cpus=0, max_concurrency=max(16, 4 * slots), max_restarts=0,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-                ).remote(self._backend, self._image, self._bridge, self._max_request_bytes)
+                ).remote(self._backend, self._image, self._bridge, self._max_request_bytes, self._relay_timeout)
                 self._nodes[node_id] = NodeSlots(node_id, host, slots)
             for node_id, node in self._nodes.items():
                 if node_id not in alive and not node.lost:
@@ -227,7 +269,7 @@ class RayBackend:
                 if _is_lost(exc):
                     self.check_cluster()
                     self._release(node, lease, node_lost=True)
-                    log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    log.warning("starting a sandbox on node %s failed: %s", node.node_id[:12], first_line(exc))
                     self._lost(node)
                     continue  # nothing ran yet: try another node
                 self._release(node, lease)
@@ -240,14 +282,37 @@ class RayBackend:
         """Whether the cluster can start sessions now: Ray answers and a live node advertises
         sandbox slots. Never raises."""
         try:
+            if self._connect_again is not None and not connected():
+                with self._reconnecting:  # jobs in flight may ask at once: one reconnects
+                    if not connected():
+                        self._reconnect()
             self.refresh()
             with self._cond:
-                return any(node.slots > 0 for node in self._nodes.values())
+                return any(node.slots > 0 and not node.lost for node in self._nodes.values())
         except Exception:  # noqa: BLE001 - a cluster that cannot be asked does not answer
             return False
 
-    def close(self) -> None:
-        """Nothing is held here: each node's backend belongs to its NodeHost actor."""
+    def _reconnect(self) -> None:
+        """Connect again through Ray Client after the link broke. Everything this process had
+        on the cluster went with the old link (its driver there ended), so the relay and the
+        node hosts are made anew; the daemon re-queues the jobs the break cut short.
+
+        Raises: ClusterError while the cluster does not answer.
+        """
+        import ray
+
+        assert self._connect_again is not None
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        ray.shutdown()  # forget the broken client before a new one
+        self._connect_again()
+        log.warning("connected to the Ray cluster again")
+        with self._cond:
+            self._nodes = {}
+            self._generation += 1
+        if self._gateway is not None:
+            self._bridge, self._relay = open_relay(self._gateway, self._bridge_limits)
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Remove dead owners' sandboxes on every sandbox node (and with `include_own`, every
@@ -267,7 +332,10 @@ class RayBackend:
                 removed += ray.get(node.host.sweep.remote(run_id))
             except BaseException as exc:
                 if not _is_lost(exc):
-                    raise SandboxError(f"sweeping node {node.node_id[:12]} failed: {_cause(exc)}") from None
+                    cause = _cause(exc)
+                    if isinstance(cause, BackendUnavailable):
+                        raise cause from None
+                    raise SandboxError(f"sweeping node {node.node_id[:12]} failed: {cause}") from None
                 self._lost(node)
         return removed
 
@@ -360,6 +428,21 @@ class RaySession:
         self.close()
 
 
+def open_relay(gateway: Service, limits: BridgeLimits) -> tuple[Any, HeadRelay]:
+    """The bridge actor and the head's thread that serves it. The bridge goes on the node Ray
+    calls this driver's (with a Ray Client, the cluster's head node) when it can, to keep it
+    off the nodes that run agents, but anywhere works: the head pulls from it."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = ray.get_runtime_context().get_node_id()
+    bridge = ray.remote(GatewayBridge).options(
+        num_cpus=0, max_concurrency=1000, max_restarts=0,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
+    ).remote(limits)
+    return bridge, HeadRelay(bridge, gateway)
+
+
 def _checked_result(result: Any) -> ExecResult:
     if not isinstance(result, ExecResult) or not isinstance(result.stdout, bytes) or not isinstance(result.stderr, bytes):
         raise SandboxError("refused a malformed exec result from a cluster node")
@@ -385,9 +468,18 @@ def _is_lost(exc: BaseException) -> bool:
 
 
 def _cause(exc: BaseException) -> BaseException:
-    """The exception raised on the node, unwrapped from Ray's task error."""
+    """The exception raised on the node, unwrapped from Ray's task error; BackendUnavailable
+    when the connection to the cluster itself ended (not the agent's failure: the daemon waits
+    for the cluster as for a Docker daemon that went away, then stops with one line)."""
     import ray.exceptions as rex
 
     if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
         return exc.cause
+    if isinstance(exc, Exception) and connection_lost(exc):
+        return _connection_ended(first_line(exc))
     return exc
+
+
+def _connection_ended(detail: str) -> BackendUnavailable:
+    return BackendUnavailable(f"lost the connection to the Ray cluster ({detail[:200]})")
+

@@ -36,6 +36,7 @@ class UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
     def __init__(self, path: str, service: Service, max_connections: int = 64, request_seconds: float = 10.0):
         self.service = service
         self.slots = threading.BoundedSemaphore(max_connections)
+        self.request_queue_size = max_connections  # the listen backlog: past it, a connect fails with EAGAIN
         self.request_seconds = request_seconds
         super().__init__(path, Handler)
 

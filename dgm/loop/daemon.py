@@ -110,6 +110,7 @@ class Daemon:
                     if self.outage.active and not self.state.stopping:
                         reason = self.outage.wait(lambda: bool(self.state.stopping))
                         if not reason:
+                            self._evaluations_left = True  # the re-queued jobs may be evaluations (the seed's)
                             continue
                         self.state.stopping = self.state.stopping or reason
                     break

@@ -83,8 +83,11 @@ def open_sandboxes(config: RunConfig, gateway: Gateway, stack: ExitStack) -> Bac
         open_backend(config.sandbox.backend, image=image)
     if connect(config.executor.address, config.executor.local_slots or config.jobs_in_flight * config.eval.workers):
         stack.callback(disconnect)
-    return RayBackend(backend=config.sandbox.backend, image=image,
-                      gateway_socket=gateway.socket_path, max_request_bytes=gateway.max_request_bytes)
+    address = config.executor.address
+    backend = RayBackend(backend=config.sandbox.backend, image=image, gateway=gateway,
+                         reconnect=(lambda: connect(address)) if address.startswith("ray://") else None)
+    stack.callback(backend.close)  # before the disconnect and the gateway: waiting LLM calls end with 502
+    return backend
 
 
 @dataclass(frozen=True)

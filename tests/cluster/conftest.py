@@ -1,11 +1,12 @@
 """A real Ray cluster on this machine, shared by the cluster tests: a head node without
-sandbox slots and two worker nodes that advertise `dgm_sandbox`. The head's processes get a
-canary provider key in their environment, the workers' do not, as on a real cluster where the
-keys live on the head only."""
+sandbox slots (with a Ray Client server, for drivers outside the cluster) and two worker nodes
+that advertise `dgm_sandbox`. The head's processes get a canary provider key in their
+environment, the workers' do not, as on a real cluster where the keys live on the head only."""
 
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ class LocalCluster:
     cluster: Any
     workers: list[Any]
     head_id: str
+    client_address: str
+    """ray://127.0.0.1:PORT, the head's Ray Client server."""
 
     def add_worker(self, slots: int = 2) -> Any:
         saved = os.environ.pop("OPENAI_API_KEY", None)  # a worker's machine has no key
@@ -50,9 +53,11 @@ def ray_cluster():
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ["OPENAI_API_KEY"] = CANARY  # the head's environment holds the key
+    client_port = free_port()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "object_store_memory": STORE,
-                                                            "include_dashboard": False})
-    handle = LocalCluster(cluster, [], cluster.head_node.node_id)
+                                                            "include_dashboard": False,
+                                                            "ray_client_server_port": client_port})
+    handle = LocalCluster(cluster, [], cluster.head_node.node_id, f"ray://127.0.0.1:{client_port}")
     try:
         handle.add_worker()
         handle.add_worker()
@@ -62,6 +67,12 @@ def ray_cluster():
         ray.shutdown()
         cluster.shutdown()
         os.environ.pop("OPENAI_API_KEY", None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def descendants(pid: int) -> list[int]:
