@@ -84,6 +84,8 @@ def run(
     out.print(f"stopped: {'drained after a stop signal' if reason == 'draining' else reason or 'nothing left to do'}")
     if banner:
         out.print(f"[bold yellow]{banner}[/]")
+    if daemon.state.backend_gone:
+        raise typer.Exit(2)
 
 
 def cap_note(max_iterations: int, children: int, more: int) -> str:

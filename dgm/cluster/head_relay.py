@@ -37,6 +37,9 @@ class HeadRelay:
         self.service = service
         self.workers = workers
         self.served = 0
+        self.broken = ""
+        """Why the relay stopped by itself ('' while it runs): kept here and logged at debug
+        level, not printed, so a lost cluster is one line (the daemon's)."""
         self._busy = 0
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -55,14 +58,15 @@ class HeadRelay:
             try:
                 items = ray.get(self.bridge.next_requests.remote(free, POLL_SECONDS), timeout=POLL_SECONDS + 60)
             except rex.RayActorError:
-                if not self._stop.is_set():
-                    log.error("the LLM relay's bridge actor is gone: agents on the cluster get no model answers")
+                self.broken = "the LLM relay's bridge actor is gone"
+                log.debug(self.broken)
                 return
             except Exception as exc:  # noqa: BLE001 - sorted below: Ray's client raises plain ones
                 if self._stop.is_set():
                     return
                 if connection_lost(exc):
-                    log.error("lost the connection to the Ray cluster: the LLM relay stops")
+                    self.broken = "lost the connection to the Ray cluster"
+                    log.debug(self.broken)
                     return
                 if not isinstance(exc, rex.RayError):
                     raise
@@ -90,7 +94,7 @@ class HeadRelay:
                 self.served += 1
         except Exception as exc:  # noqa: BLE001 - the bridge or the connection gone (Ray's client raises plain ones): its caller ends with 502 there
             if not self._stop.is_set():
-                log.warning("answering an LLM relay request failed: %s", type(exc).__name__)
+                log.debug("answering an LLM relay request failed: %s", type(exc).__name__)
         finally:
             with self._cond:
                 self._busy -= 1

@@ -120,7 +120,11 @@ class SlotLeases:
         """Never raises, nor waits on a lost cluster (its leases end with it)."""
         from ray.util.placement_group import remove_placement_group
 
+        from dgm.cluster.link import connected
+
         try:
+            if not connected():  # gone with this driver's connection
+                return
             self._alive()
             remove_placement_group(group)
         except Exception:  # noqa: BLE001 - a lease that cannot be removed ends with this driver's job

@@ -18,7 +18,7 @@ def connection_lost(exc: BaseException) -> bool:
     """Whether `exc` means this process lost its connection to the cluster rather than a call
     failing: a Ray Client raises gRPC errors at once on a broken link, ConnectionError once
     Ray's reconnection grace period is over, and plain errors after that."""
-    if isinstance(exc, ConnectionError):
+    if isinstance(exc, ConnectionError) or "Ray Client is not connected" in str(exc):
         return True
     try:
         import grpc

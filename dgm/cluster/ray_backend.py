@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from dgm.sandbox import (
     BackendLost,
     BackendUnavailable,
+    MachineFault,
     BatchItem,
     ExecResult,
     Limits,
@@ -213,7 +214,14 @@ class RayBackend:
                 ties = sum(1 for n in live if n.in_use - n.slots == live[0].in_use - live[0].slots) if live else 0
                 turn = next(self._turn) % ties if ties else 0
                 order = [n.node_id for n in live[turn:ties] + live[:turn] + live[ties:]]
-            lease = self.leases.take(order, deadline, self.refresh)
+            try:
+                lease = self.leases.take(order, deadline, self.refresh)
+            except MachineFault:
+                raise
+            except Exception as exc:  # a Ray Client's broken link raises plain errors here too
+                if connection_lost(exc):
+                    raise _connection_ended(first_line(exc)) from None
+                raise
             if lease.node_id not in self._nodes:
                 self.refresh()
             with self._cond:
@@ -266,6 +274,9 @@ class RayBackend:
             try:
                 ray.get(node.host.start.remote(key, limits, mount_files, token, dict(labels or {})))
             except BaseException as exc:
+                if isinstance(exc, Exception) and connection_lost(exc):  # this head's link, not the node
+                    self._release(node, lease)
+                    raise _connection_ended(first_line(exc)) from None
                 if _is_lost(exc):
                     self.check_cluster()
                     self._release(node, lease, node_lost=True)
@@ -370,6 +381,8 @@ class RaySession:
         try:
             key, result = ray.get(self._node.host.call.remote(self.id, method, args, kwargs))
         except BaseException as exc:
+            if isinstance(exc, Exception) and connection_lost(exc):  # this head's link, not the node
+                raise _connection_ended(first_line(exc)) from None
             if _is_lost(exc):
                 self._backend.check_cluster()
                 self._release(node_lost=True)

@@ -47,6 +47,9 @@ class LiveState:
     finished: list[IterationOutcome] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
     stopping: str = ""
+    backend_gone: bool = False
+    """The run stopped because its sandboxes' machine (Docker, the Ray cluster) did not come
+    back: `dgm run` exits non-zero, so a supervisor sees it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -112,6 +115,7 @@ class Daemon:
                         if not reason:
                             self._evaluations_left = True  # the re-queued jobs may be evaluations (the seed's)
                             continue
+                        self.state.backend_gone = not self.state.stopping
                         self.state.stopping = self.state.stopping or reason
                     break
                 done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)

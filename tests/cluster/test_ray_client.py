@@ -265,7 +265,7 @@ def test_a_broken_ray_client_link_is_an_outage_never_the_agents_failure(ray_clus
     assert "Traceback" not in err, err[-3000:]
     with Archive.open(run_dir, readonly=True) as store:
         jobs = store.jobs()
-        assert all(job.state != "failed" and not job.error for job in jobs), jobs
+        assert all(job.state != "failed" and not job.error for job in jobs), [(j.kind, j.state, j.error) for j in jobs]
         outages = [e.message for e in store.events(limit=500) if e.kind == "outage"]
         assert outages and "stopped answering" in outages[0], (outages, out)
         assert store.verify().ok
@@ -276,5 +276,6 @@ def test_a_broken_ray_client_link_is_an_outage_never_the_agents_failure(ray_clus
             assert len(store.agents()) == 3
         else:
             assert "stopped: the sandbox backend did not come back within 0.1 min" in out, out + err
+            assert daemon.returncode == 2, "a run whose cluster stays away ends non-zero"
             assert "did not come back" in outages[-1], outages
             assert any(job.state in ("queued", "running") for job in jobs), "what was cut short resumes later"

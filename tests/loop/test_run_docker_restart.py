@@ -52,6 +52,7 @@ def test_a_docker_that_stays_away_ends_the_run_with_one_line(tmp_path, private_d
     finally:
         private_docker.start()
     assert "stopped: the sandbox backend did not come back within 0.1 min" in out, out + err
+    assert daemon.returncode == 2, "a run its machine gave up on ends non-zero, for a supervisor to see"
     assert "Traceback" not in err
     with Archive.open(run_dir, readonly=True) as store:
         jobs = store.jobs()  # what the outage cut short stays resumable, never recorded as failed
