@@ -30,8 +30,9 @@ def start_dgm(args: Sequence[str], env: dict[str, str] | None = None, cwd: Path 
     )  # fmt: skip
 
 
-def owned_containers(pid: int, docker_host: str | None = None) -> list[str]:
-    """Ids of the dgm containers (running or not) whose owner is process `pid` of this host."""
+def owned_containers(pid: int, docker_host: str | None = None, running: bool = False) -> list[str]:
+    """Ids of the dgm containers (running or not; with `running`, only running ones) whose owner
+    is process `pid` of this host."""
     from dgm.sandbox.docker_backend import LABEL
     from dgm.sandbox.layout import host_identity
 
@@ -39,7 +40,10 @@ def owned_containers(pid: int, docker_host: str | None = None) -> list[str]:
 
     client = docker.DockerClient(base_url=docker_host) if docker_host else docker.from_env()
     try:
-        rows = client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})
+        filters: dict[str, object] = {"label": [f"{LABEL}=1"]}
+        if running:
+            filters["status"] = "running"
+        rows = client.api.containers(all=not running, filters=filters)
     finally:
         client.close()
     prefix = f"{host_identity()}:{pid}:"

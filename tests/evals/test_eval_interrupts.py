@@ -67,11 +67,13 @@ def test_second_signal_stops_at_once_and_still_removes_the_sandboxes(make_agent,
 @pytest.mark.slow
 def test_kill_9_leaves_containers_that_end_by_themselves(make_agent, tmp_path):
     """--task-timeout 5 gives sessions a wall time of 25 s; the containers' own deadline is
-    15 s later: nobody removes them, yet they are gone by then."""
+    15 s later: nobody removes them, yet they are gone by then. The kill lands while the one
+    agent (one worker) runs in a started container: one killed between Docker's create and
+    start would never run its deadline, and is the next dgm command's sweep to remove."""
     agent = make_agent("hang", "hostile.py", {"mode.txt": "hang"})
-    args = ["eval", str(agent), "--suite", f"custom:{EXAMPLES}", "--backend", "docker", "--task-timeout", "5"]
+    args = ["eval", str(agent), "--suite", f"custom:{EXAMPLES}", "--backend", "docker", "--task-timeout", "5", "--workers", "1"]
     proc = start_dgm(args, env={"DGM_CACHE_DIR": str(tmp_path / "cache")})
-    wait_for(lambda: owned_containers(proc.pid), 60, "an agent running", proc)
+    wait_for(lambda: owned_containers(proc.pid, running=True), 60, "an agent running", proc)
     killed_at = time.monotonic()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
