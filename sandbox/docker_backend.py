@@ -233,13 +233,14 @@ class DockerBackend:
         session_id = uuid.uuid4().hex[:12]
         all_labels = _labels(session_id, labels)
         check_mounts(mounts)
-        shape = shape_of(self.image, limits, mounts, all_labels["dgm.run"]) if self._pool else None
-        warm = self._pool.take(shape) if self._pool and shape else None
-        if warm is not None:
+        pool = self._pool
+        shape = shape_of(self.image, limits, mounts, all_labels["dgm.run"]) if pool else None
+        warm = pool.take(shape) if pool and shape else None
+        if pool and warm is not None:
             try:
                 bind_late(warm.folders, mounts)
             except OSError:
-                self._discard_warm(warm)
+                pool.discard(warm)
             else:
                 return DockerSession(warm.session_id, warm.container, warm.channel, limits, warm.folders)
         container, channel = self._launch(limits, mounts, all_labels)
@@ -320,8 +321,6 @@ class DockerBackend:
             _remove_if_present(self.client, warm.container.id)
         except docker_errors():
             pass  # the daemon is gone; the container ends by itself, a later sweep removes it
-        for folder in warm.folders:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def answers(self) -> bool:
         """Whether the daemon answers now (it may be restarting). Asked on a new connection:

@@ -138,12 +138,12 @@ class WarmPool:
                     self._wanted.append(shape)
                     self._cond.notify_all()
             if evicted is not None:
-                self._drop(evicted)
+                self.discard(evicted)
             if warm is None:
                 return None
             if self._alive(warm):
                 return warm
-            self._drop(warm)  # died while idle (the engine restarted): try the next one
+            self.discard(warm)  # died while idle (the engine restarted): try the next one
 
     def held(self, shape: Shape | None = None) -> int:
         """Warm sandboxes ready now (of `shape`, or of any)."""
@@ -161,7 +161,7 @@ class WarmPool:
             self._wanted.clear()
             self._cond.notify_all()
         for warm in left:
-            self._drop(warm)
+            self.discard(warm)
         self._thread.join(timeout=30)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -179,7 +179,7 @@ class WarmPool:
                 if shape is not None:
                     self._making += 1
             for old in stale:
-                self._drop(old)
+                self.discard(old)
             if shape is not None:
                 self._make_one(shape)
 
@@ -199,7 +199,7 @@ class WarmPool:
             if made is not None and kept:
                 self._warm.setdefault(shape, deque()).append(made)
         if made is not None and not kept:
-            self._drop(made)
+            self.discard(made)
 
     def _oldest(self) -> Warm | None:
         queues = [q for q in self._warm.values() if q]
@@ -214,7 +214,8 @@ class WarmPool:
                 stale.append(queue.popleft())
         return stale
 
-    def _drop(self, warm: Warm) -> None:
+    def discard(self, warm: Warm) -> None:
+        """Remove a warm sandbox: its container (through the backend), then its folders."""
         try:
             self._discard(warm)
         finally:
