@@ -35,4 +35,5 @@ def cluster(
         what = ", ".join(sorted(f"{r.get('purpose', '?')}:{r.get('task', r.get('dgm.run', ''))}" for r in v.running)) or "idle"
         state = "alive" if v.alive else "dead"
         slots = f"{v.slots} slot(s)" if v.slots else "no sandbox slots"
-        out.print(f"{v.node_id[:12]}  {v.host}  {state}  {slots}  {v.backend or '-'}  {len(v.running)} running: {what}")
+        silent = f"  ({v.silent_hosts} run host(s) did not answer)" if v.silent_hosts else ""
+        out.print(f"{v.node_id[:12]}  {v.host}  {state}  {slots}  {v.backend or '-'}  {len(v.running)} running: {what}{silent}")

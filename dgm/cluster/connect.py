@@ -8,7 +8,7 @@ from typing import Any
 
 from dgm.cluster.address import unreachable
 from dgm.cluster.errors import ClusterError, first_line
-from dgm.cluster.link import connected
+from dgm.cluster.link import connected, quiet_closed_channels
 
 INSTALL_HINT = "install it with: pip install 'dgm[ray]'"
 NAMESPACE = "dgm"
@@ -42,6 +42,7 @@ def connect(address: str, local_slots: int = 0) -> bool:
 
         if importlib.util.find_spec("grpc") is None:
             raise ClusterError(f"a ray:// address needs Ray Client (grpcio): {INSTALL_HINT}")
+        quiet_closed_channels()
     if address and address != "auto":
         probe(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

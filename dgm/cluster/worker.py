@@ -96,28 +96,47 @@ class NodeView:
     slots: int
     running: list[dict[str, str]] = field(default_factory=list)
     backend: str = ""
+    silent_hosts: int = 0
+    """Runs' hosts on this node that did not answer in time (busy, starting, or dying)."""
 
 
-def cluster_view() -> list[NodeView]:
-    """Every node of the connected cluster: its slots, and the sessions each run's hosts hold."""
+VIEW_SECONDS = 15.0
+"""How long `dgm cluster` waits for all hosts together: every host is asked at once."""
+
+
+def cluster_view(seconds: float = VIEW_SECONDS) -> list[NodeView]:
+    """Every node of the connected cluster: its slots, and the sessions each run's hosts hold.
+    All hosts are asked at once, so one slow host costs its own answer, not everyone's."""
     import ray
 
     from dgm.cluster.ray_backend import HOST_PREFIX, RESOURCE
 
     views = {n["NodeID"]: NodeView(n["NodeID"], n.get("NodeManagerHostname", "?"), bool(n.get("Alive")),
                                    int(n.get("Resources", {}).get(RESOURCE, 0))) for n in ray.nodes()}
+    asked: list[tuple[str, Any, Any]] = []
     for entry in ray.util.list_named_actors(all_namespaces=False):
         name = entry if isinstance(entry, str) else entry.get("name", "")
         if not name.startswith(HOST_PREFIX):
             continue
         try:
             host = ray.get_actor(name)
-            about: Any = ray.get(host.describe.remote(), timeout=10)
-            running = ray.get(host.running.remote(), timeout=10)
-        except Exception:  # noqa: BLE001 - a host that does not answer shows nothing
+            asked.append((name.rpartition(":")[2], host.describe.remote(), host.running.remote()))
+        except Exception:  # noqa: BLE001 - a host that died since it was listed shows nothing
+            continue
+    refs = [ref for _, describe, running in asked for ref in (describe, running)]
+    ready = set(ray.wait(refs, num_returns=len(refs), timeout=seconds)[0]) if refs else set()
+    for node_id, describe, running in asked:
+        try:
+            if describe not in ready or running not in ready:
+                raise TimeoutError
+            about: Any = ray.get(describe)
+            sessions = ray.get(running)
+        except Exception:  # noqa: BLE001 - a host that does not answer is counted, not shown
+            if node_id in views:
+                views[node_id].silent_hosts += 1
             continue
         view = views.get(about["node"])
         if view is not None:
             view.backend = about["backend"]
-            view.running.extend(running)
+            view.running.extend(sessions)
     return sorted(views.values(), key=lambda v: (not v.alive, v.host, v.node_id))
