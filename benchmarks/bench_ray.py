@@ -9,9 +9,9 @@ its /work read back, the sandbox closed. Measured in the same script:
    cgroup memory plus the head's growth, divided by the slots). Goal: >= 0.9 at 32.
    Every slot first runs one round that is not counted (the run's start: every sandbox starts
    at once, and the warm pool fills), then ROUNDS counted ones; the first round's length is
-   printed beside. Measured three times, in the same script: Docker containers started on
+   printed beside. Measured four times, in the same script: Docker containers started on
    demand (the baseline), Docker with the warm pool `dgm run` uses (`[sandbox] warm`, one per
-   slot), and bubblewrap (no engine in between: what this host can do without Docker's cost).
+   slot), and bubblewrap (no engine in between) on demand and with the warm pool.
 2. Ray with 1, 2 and 4 worker nodes of one slot each (a real local cluster): throughput as a
    fraction of linear scaling from one node. Goal: >= 0.8 at 4.
 3. Executor overhead per job for a 1-second sandboxed task (start, `sleep 1`, close), Ray
@@ -118,22 +118,20 @@ def container_memory() -> tuple[int, int]:
     return total, len(ids)
 
 
-def local_section(quick: bool, sizes: tuple[int, ...] = (2, 8, 32)) -> list[tuple[int, float, float, float, float]]:
-    """Rows (slots, fraction of ideal on demand, with the warm pool, on bubblewrap, memory per
-    Docker sandbox)."""
+MODES = (("docker", "on demand"), ("docker", "warm pool"), ("bwrap", "on demand"), ("bwrap", "warm pool"))
+
+
+def local_section(quick: bool, sizes: tuple[int, ...] = (2, 8, 32)) -> list[tuple[int, list[float], float]]:
+    """Rows (slots, fraction of ideal in each of MODES, memory per Docker sandbox)."""
     from dgm.sandbox import open_backend
-    from dgm.sandbox.docker_backend import DockerBackend
 
     rows = []
     for slots in (sizes[:2] if quick else sizes):
         ratios, per_sandbox = [], 0.0
-        for how in ("on demand", "warm pool", "bubblewrap"):
+        for kind, how in MODES:
             with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
                 gateway = open_gateway(stack, Path(tmp))
-                if how == "bubblewrap":
-                    backend = open_backend("bwrap")
-                else:
-                    backend = DockerBackend("dgm-sandbox:latest", warm=slots if how == "warm pool" else 0)
+                backend = open_backend(kind, warm=slots if how == "warm pool" else 0)
                 stack.callback(backend.close)
                 agent = agent_dir(Path(tmp))
                 peak = [0, 0]
@@ -151,13 +149,13 @@ def local_section(quick: bool, sizes: tuple[int, ...] = (2, 8, 32)) -> list[tupl
             ideal = slots / (CALLS * LATENCY)  # task runs per second
             ratios.append(ok / seconds / ideal)
             memory = ""
-            if how != "bubblewrap":
+            if kind == "docker":
                 per_sandbox = (peak[0] + max(0, rss1 - rss0)) / max(1, peak[1])
                 memory = f"; {per_sandbox / 2**20:.0f} MiB per Docker sandbox ({peak[1]} seen at once)"
-            print(f"local, {slots:2d} in flight, {how:10s}: {ok / seconds * 60:6.1f} task runs/min, ideal {ideal * 60:6.1f}: "
+            print(f"local, {slots:2d} in flight, {kind:6s} {how:9s}: {ok / seconds * 60:6.1f} task runs/min, ideal {ideal * 60:6.1f}: "
                   f"{ratios[-1]:.2f} of ideal ({seconds / ROUNDS - CALLS * LATENCY:.2f} s over the model's time per round; "
                   f"first round {first:.1f} s){memory}", flush=True)
-        rows.append((slots, *ratios, per_sandbox))
+        rows.append((slots, ratios, per_sandbox))
     return rows
 
 
@@ -225,9 +223,10 @@ def main() -> int:
         return 0
     scaling, overhead = ray_section(quick)
     print("summary:")
-    slots, cold, warm, bwrap, memory = local[-1]
-    print(f"  local executor at {slots} in flight: {warm:.2f} of ideal with Docker's warm pool (goal >= 0.9), "
-          f"{cold:.2f} with containers started on demand, {bwrap:.2f} on bubblewrap; {memory / 2**20:.0f} MiB per Docker sandbox")
+    slots, ratios, memory = local[-1]
+    shown = ", ".join(f"{kind} {how} {ratio:.2f}" for (kind, how), ratio in zip(MODES, ratios))
+    print(f"  local executor at {slots} in flight, fraction of ideal (goal >= 0.9): {shown}; "
+          f"{memory / 2**20:.0f} MiB per Docker sandbox")
     print(f"  ray at {scaling[-1][0]} nodes: {scaling[-1][1]:.2f} of linear scaling (goal >= 0.8)")
     print(f"  ray job overhead: {overhead:.2f}x local (goal <= 1.2)")
     return 0

@@ -125,8 +125,9 @@ class SandboxConfig:
     """How long `dgm run` waits for a sandbox backend that stopped answering (a Docker
     restart) before it drains and stops; its interrupted children resume either way."""
     warm: int = -1
-    """Docker containers `dgm run` starts ahead of demand, while agents wait for the model, so
-    a task's sandbox starts at once (-1: as many as sandboxes in flight; 0: none)."""
+    """Sandboxes `dgm run` starts ahead of demand (Docker containers or bubblewrap sessions),
+    while agents wait for the model, so a task's sandbox starts at once (-1: as many as
+    sandboxes in flight; 0: none)."""
 
 
 EXECUTOR_KINDS = ("local", "ray")

@@ -23,10 +23,14 @@ import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from dgm.sandbox.base import Limits, Mount, SandboxStartError
 from dgm.sandbox.cgroups import PREFIX, CgroupError, CgroupHost, SessionCgroup, find_host
@@ -34,11 +38,14 @@ from dgm.sandbox.cgroups import sweep as sweep_cgroups
 from dgm.sandbox.layout import RUNNER_ARGV, check_mounts, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, rootfs_dir
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, PipeChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
+from dgm.sandbox.warm_pool import Shape, Warm, WarmPool, runner_answers, shape_of
 
 MARKER = "dgm-session="
 """Argument given to every session's runner so the host can find its processes."""
 SKIP_TOP = {"proc", "dev", "sys", "tmp", "work", "run", "home", "root", "boot", "media", "mnt", "srv"}
 PATH_ENV = "/usr/local/bin:/usr/bin:/bin"
+ROOTFS_SHAPE = "bwrap-rootfs"
+"""What a warm bubblewrap session's shape names as its image: there is only one root filesystem."""
 
 
 def bwrap_problem(root: Path | None = None) -> str | None:
@@ -138,13 +145,14 @@ class BwrapSession(RunnerSession):
         limits: Limits,
         init_pid: int,
         cgroup: SessionCgroup | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.cgroup = cgroup
         """The session's own cgroup, or None where only rlimits apply."""
         self._proc = proc
         self._init_pid = init_pid
         self._namespace = _pid_namespace(init_pid)
-        super().__init__(session_id, channel, limits)
+        super().__init__(session_id, channel, limits, release)
 
     def _kill(self) -> None:
         """SIGKILL the namespace's init (the kernel then kills every process in it) and the
@@ -215,15 +223,46 @@ def _read_info(fd: int, timeout: float) -> int:
     return 0
 
 
+_SPAWNER: ThreadPoolExecutor | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> ThreadPoolExecutor:
+    """The thread that starts warm sessions. It lives as long as this process: bwrap's
+    --die-with-parent fires when the *thread* that started it ends, so a pool's own thread,
+    which ends with the pool, would take the sessions it made (some in use) with it."""
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dgm-bwrap-spawner")
+        return _SPAWNER
+
+
+@dataclass
+class Launched:
+    """A bwrap process whose runner answers, not yet a session (its wall clock not started)."""
+
+    proc: subprocess.Popen
+    channel: PipeChannel
+    init_pid: int
+    cgroup: SessionCgroup | None
+
+    def session(self, session_id: str, limits: Limits, release: Callable[[], None] | None = None) -> BwrapSession:
+        return BwrapSession(session_id, self.proc, self.channel, limits, self.init_pid, self.cgroup, release)
+
+
 class BwrapBackend:
-    """Sessions as bubblewrap namespaces over the cached Debian root filesystem.
+    """Sessions as bubblewrap namespaces over the cached Debian root filesystem. With `warm` >
+    0, up to that many are started ahead of demand (see warm_pool): a start costs little CPU,
+    but dozens of them at once (an evaluation's tasks begin together) still queue for tenths of
+    a second on a small host. `close` discards them.
 
     Raises: SandboxStartError when bubblewrap does not work here (the message says why).
     """
 
     name = "bwrap"
 
-    def __init__(self, root: Path | None = None, use_cgroups: bool = True) -> None:
+    def __init__(self, root: Path | None = None, use_cgroups: bool = True, warm: int = 0) -> None:
         """`use_cgroups=False` keeps rlimits only, as on a machine without usable cgroups."""
         self.root = root or rootfs_dir()
         problem = bwrap_problem(self.root)
@@ -231,19 +270,32 @@ class BwrapBackend:
             raise SandboxStartError(problem)
         self.cgroups, why = find_host() if use_cgroups else (None, "turned off")
         self.limits_note = limits_note(self.cgroups, why)
+        self._pool = WarmPool(self._make_warm, self._discard_warm, runner_answers, warm) if warm > 0 else None
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
     ) -> BwrapSession:
-        """Start a bwrap session with its runner. `labels` only name it (nothing outlives a session).
+        """Start a bwrap session with its runner (or take a warm one of the same shape).
+        `labels` only name it (nothing outlives a session).
 
         Raises: SandboxStartError.
         """
         limits = limits or Limits()
         if limits.image is not None or limits.workspace_source is not None:
             raise SandboxStartError(f"bubblewrap cannot run the image {limits.image or 'with a workspace source'}: environment images need Docker")
-        session_id = uuid.uuid4().hex[:12]
         check_mounts(mounts)
+        run = str((labels or {}).get("run", "none"))
+        warm = self._pool.serve(shape_of(ROOTFS_SHAPE, limits, mounts, run), mounts) if self._pool else None
+        if warm is not None and self._pool is not None:
+            return warm.container.session(warm.session_id, limits, partial(self._pool.release, warm))
+        session_id = uuid.uuid4().hex[:12]
+        return self._launch(session_id, limits, mounts).session(session_id, limits)
+
+    def _launch(self, session_id: str, limits: Limits, mounts: Sequence[Mount]) -> Launched:
+        """Start bwrap and its runner in the session's cgroup, and see the runner answer.
+
+        Raises: SandboxStartError.
+        """
         cgroup = self._cgroup(session_id, limits)
         to_runner_r, to_runner_w = os.pipe()
         from_runner_r, from_runner_w = os.pipe()
@@ -279,7 +331,18 @@ class BwrapBackend:
             raise SandboxStartError(f"cannot start a bwrap sandbox: {why or exc}") from None
         finally:
             os.close(info_r)
-        return BwrapSession(session_id, proc, channel, limits, init_pid, cgroup)
+        return Launched(proc, channel, init_pid, cgroup)
+
+    # -- the warm pool's hooks --------------------------------------------------------------
+    def _make_warm(self, shape: Shape, folders: list[Path]) -> Warm:
+        session_id = uuid.uuid4().hex[:12]
+        mounts = [Mount(folder, target) for folder, target in zip(folders, shape.targets)]
+        launched = _spawner().submit(self._launch, session_id, shape.limits, mounts).result()
+        return Warm(session_id, launched, launched.channel, folders)
+
+    def _discard_warm(self, warm: Warm) -> None:
+        """Killed the way a session is killed (the pool removes its folders)."""
+        warm.container.session(warm.session_id, Limits()).close()
 
     def _cgroup(self, session_id: str, limits: Limits) -> SessionCgroup | None:
         """The session's group, when cgroups work here.
@@ -298,12 +361,16 @@ class BwrapBackend:
         return True
 
     def close(self) -> None:
-        """Nothing is held ahead of demand: a bubblewrap sandbox starts in milliseconds."""
+        """Discard the warm sessions and stop making them (sessions in use are untouched)."""
+        if self._pool is not None:
+            self._pool.close()
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
         """Kill bwrap sessions whose owner died (--die-with-parent makes this rare), and with
         `include_own` this process's own; then remove their cgroups and any older empty
         leftover group of a crashed owner."""
+        if include_own and self._pool is not None:  # no warm session may appear behind the sweep
+            self._pool.close()
         orphaned_to = {1, os.getpid()} if include_own else {1}
         killed: set[str] = set()
         for pid_dir in Path("/proc").iterdir():

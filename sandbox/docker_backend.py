@@ -13,13 +13,13 @@ The docker SDK is imported here only, lazily, so the CLI's other commands never 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from dgm.sandbox.docker_errors import docker_errors, one_line as _one_line
 from dgm.sandbox.base import BackendUnavailable, Limits, Mount, SandboxError, SandboxStartError
@@ -27,7 +27,7 @@ from dgm.sandbox.foreign import WORKSPACE_SEED, ForeignImages
 from dgm.sandbox.layout import LABEL, POLYGLOT_IMAGE, check_mounts, RUNNER_ARGV, RUNNER_HOST, RUNNER_PATH, SANDBOX_UID, owner_alive, owner_tag
 from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, DockerExecChannel, ReplyTooLarge
 from dgm.sandbox.session import RunnerSession
-from dgm.sandbox.warm_pool import Shape, Warm, WarmPool, bind_late, shape_of
+from dgm.sandbox.warm_pool import Shape, Warm, WarmPool, runner_answers, shape_of
 
 _swept = False
 SELF_END_MARGIN = 15.0
@@ -113,22 +113,17 @@ class DockerSession(RunnerSession):
     backend_name = "docker"
 
     def __init__(self, session_id: str, container: Any, channel: DockerExecChannel, limits: Limits,
-                 folders: Sequence[Path] = ()) -> None:
+                 release: Callable[[], None] | None = None) -> None:
         self._container = container
-        self._folders = list(folders)  # a warm pool's folders behind the mounts: gone with the session
         self._oom_file = _find_oom_file(container.id)
         self._oom_seen = 0
-        super().__init__(session_id, channel, limits)
+        super().__init__(session_id, channel, limits, release)
 
     def _kill(self) -> None:
         """remove(force=True) kills and removes; when Docker says a removal is already under
         way, wait (10 s at most) for the container to be gone. If the daemon itself is gone,
         the start-up sweep of the next process removes the container."""
-        try:
-            self._remove()
-        finally:
-            for folder in self._folders:
-                shutil.rmtree(folder, ignore_errors=True)
+        self._remove()
 
     def _remove(self) -> None:
         import docker.errors
@@ -220,7 +215,7 @@ class DockerBackend:
                 self.sweep()
             except SandboxError as exc:  # a second line of defence: never the reason a command ends
                 sys.stderr.write(f"dgm: warning: {exc}\n")
-        self._pool = WarmPool(self._make_warm, self._discard_warm, self._warm_alive, warm) if warm > 0 else None
+        self._pool = WarmPool(self._make_warm, self._discard_warm, runner_answers, warm) if warm > 0 else None
 
     def start(
         self, limits: Limits | None = None, mounts: Sequence[Mount] = (), labels: Mapping[str, str] | None = None
@@ -233,16 +228,9 @@ class DockerBackend:
         session_id = uuid.uuid4().hex[:12]
         all_labels = _labels(session_id, labels)
         check_mounts(mounts)
-        pool = self._pool
-        shape = shape_of(self.image, limits, mounts, all_labels["dgm.run"]) if pool else None
-        warm = pool.take(shape) if pool and shape else None
-        if pool and warm is not None:
-            try:
-                bind_late(warm.folders, mounts)
-            except OSError:
-                pool.discard(warm)
-            else:
-                return DockerSession(warm.session_id, warm.container, warm.channel, limits, warm.folders)
+        warm = self._pool.serve(shape_of(self.image, limits, mounts, all_labels["dgm.run"]), mounts) if self._pool else None
+        if warm is not None and self._pool is not None:
+            return DockerSession(warm.session_id, warm.container, warm.channel, limits, partial(self._pool.release, warm))
         container, channel = self._launch(limits, mounts, all_labels)
         session = DockerSession(session_id, container, channel, limits)
         if limits.workspace_source is not None:
@@ -307,13 +295,6 @@ class DockerBackend:
         mounts = [Mount(folder, target) for folder, target in zip(folders, shape.targets)]
         container, channel = self._launch(shape.limits, mounts, labels, idle=self._pool.max_idle if self._pool else 0.0)
         return Warm(session_id, container, channel, folders)
-
-    def _warm_alive(self, warm: Warm) -> bool:
-        try:
-            warm.channel.request({"op": "ping"}, b"", time.monotonic() + 5, 0)
-        except (ChannelClosed, ChannelTimeout, ReplyTooLarge, OSError):
-            return False
-        return True
 
     def _discard_warm(self, warm: Warm) -> None:
         warm.channel.close()

@@ -44,7 +44,7 @@ def describe_backends(image: str = DEFAULT_IMAGE) -> list[BackendStatus]:
 
 
 def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE, warm: int = 0) -> Backend:
-    """The backend to run agent code with; Docker keeps `warm` containers started ahead.
+    """The backend to run agent code with, keeping `warm` sandboxes started ahead of demand.
 
     Raises: NoBackendError naming what is missing and how to install it.
     """
@@ -66,7 +66,7 @@ def open_backend(name: str = "auto", image: str = DEFAULT_IMAGE, warm: int = 0) 
         from dgm.sandbox.bwrap_backend import BwrapBackend
 
         try:
-            return BwrapBackend()
+            return BwrapBackend(warm=warm)
         except SandboxError as exc:
             problems.append(f"bwrap: {exc}")
     hint = "install Docker (apt-get install docker.io) or bubblewrap (apt-get install bubblewrap), then: dgm sandbox build"

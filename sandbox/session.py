@@ -12,7 +12,7 @@ import base64
 import threading
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from dgm.sandbox.base import (
     BackendUnavailable,
@@ -36,7 +36,8 @@ class RunnerSession:
 
     backend_name = "?"
 
-    def __init__(self, session_id: str, channel: Channel, limits: Limits) -> None:
+    def __init__(self, session_id: str, channel: Channel, limits: Limits, release: Callable[[], None] | None = None) -> None:
+        """`release`: called once the session is killed (a warm pool's folders behind its mounts go)."""
         self.id = session_id
         self.limits = limits
         self.transfer_caps = TransferCaps()
@@ -46,6 +47,7 @@ class RunnerSession:
         self._killed = False
         self._closed = False
         self._dead_reason = ""
+        self._release = release
         self._timer = threading.Timer(limits.wall_seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -254,7 +256,11 @@ class RunnerSession:
         with self._kill_lock:
             if not self._killed:
                 self._killed = True
-                self._kill()
+                try:
+                    self._kill()
+                finally:
+                    if self._release is not None:
+                        self._release()
 
     def _expire(self) -> None:
         self._dead_reason = self._dead_reason or f"wall-clock limit of {self.limits.wall_seconds:g}s passed"

@@ -1,10 +1,12 @@
-"""Sandboxes started ahead of demand, so that a session's start costs no container start.
+"""Sandboxes started ahead of demand, so that a session's start costs no sandbox start.
 
-Starting a container costs Docker about 0.15-0.3 s of CPU. With dozens of agents in flight on a
-small host, the starts of an evaluation's tasks (which begin together) queue for seconds while
-the CPU is otherwise idle, waiting for the model. The pool starts a replacement for every
-sandbox taken, in one background thread, while the agents wait; the next session of the same
-shape then only has to be handed over.
+Starting a Docker container costs the engine about 0.15-0.3 s of CPU, a bubblewrap session
+about 0.03 s. With dozens of agents in flight on a small host, the starts of an evaluation's
+tasks (which begin together) queue for seconds (Docker) or tenths of a second (bubblewrap)
+while the CPU is otherwise idle, waiting for the model. The pool starts a replacement for
+every sandbox taken, in one background thread, while the agents wait; the next session of
+the same shape then only has to be handed over. The backends give the pool three hooks:
+make, discard, and whether a waiting one still answers.
 
 A warm sandbox is made for a shape: the image, the limits, the run it belongs to, and the
 sandbox paths of its mounts. Only read-only directory mounts can be bound late: each is backed
@@ -19,6 +21,7 @@ is pushed back by as much, so a session taken late still gets its whole wall tim
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -53,6 +56,17 @@ class Warm:
     channel: Any
     folders: list[Path]
     made: float = field(default_factory=time.monotonic)
+
+
+def runner_answers(warm: Warm) -> bool:
+    """Whether a warm sandbox's runner still answers (it may have died while it waited)."""
+    from dgm.sandbox.protocol import ChannelClosed, ChannelTimeout, ReplyTooLarge
+
+    try:
+        warm.channel.request({"op": "ping"}, b"", time.monotonic() + 5, 0)
+    except (ChannelClosed, ChannelTimeout, ReplyTooLarge, OSError):
+        return False
+    return True
 
 
 def shape_of(image: str, limits: Limits, mounts: Sequence[Mount], run: str) -> Shape | None:
@@ -145,6 +159,19 @@ class WarmPool:
                 return warm
             self.discard(warm)  # died while idle (the engine restarted): try the next one
 
+    def serve(self, shape: Shape | None, mounts: Sequence[Mount]) -> Warm | None:
+        """A warm sandbox of `shape` whose folders now show `mounts`, or None (start one cold).
+        A sandbox whose folders cannot be filled is discarded."""
+        warm = self.take(shape) if shape is not None else None
+        if warm is None:
+            return None
+        try:
+            bind_late(warm.folders, mounts)
+        except OSError:
+            self.discard(warm)
+            return None
+        return warm
+
     def held(self, shape: Shape | None = None) -> int:
         """Warm sandboxes ready now (of `shape`, or of any)."""
         with self._cond:
@@ -163,7 +190,13 @@ class WarmPool:
         for warm in left:
             self.discard(warm)
         self._thread.join(timeout=30)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove_root()
+
+    def _remove_root(self) -> None:
+        """The pool's folder goes once nothing is in it: sessions taken from the pool keep
+        theirs (in use, untouched by a close) until they end, and the last one removes it."""
+        with contextlib.suppress(OSError):
+            self.root.rmdir()
 
     def _count(self) -> int:
         return sum(len(q) for q in self._warm.values()) + len(self._wanted) + self._making
@@ -215,9 +248,18 @@ class WarmPool:
         return stale
 
     def discard(self, warm: Warm) -> None:
-        """Remove a warm sandbox: its container (through the backend), then its folders."""
+        """Remove a warm sandbox: its container or process (through the backend), then its folders."""
         try:
             self._discard(warm)
         finally:
-            for folder in warm.folders:
-                shutil.rmtree(folder, ignore_errors=True)
+            self.release(warm)
+
+    def release(self, warm: Warm) -> None:
+        """Remove the folders behind a sandbox's mounts (a session taken from the pool calls
+        this when it ends); after the pool's close, the pool's own folder goes with the last."""
+        for folder in warm.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        with self._cond:
+            closed = self._closed
+        if closed:
+            self._remove_root()

@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 import pytest
 
 from dgm.sandbox import Backend, Limits, Session, open_backend
+from dgm.sandbox.bwrap_backend import ROOTFS_SHAPE
 from dgm.sandbox.layout import DEFAULT_IMAGE
 
 TEST_LIMITS = Limits(
@@ -20,6 +21,7 @@ BACKENDS = [
     pytest.param("bwrap", marks=pytest.mark.bwrap),
     pytest.param("docker-foreign", marks=pytest.mark.docker),
     pytest.param("docker-warm", marks=pytest.mark.docker),
+    pytest.param("bwrap-warm", marks=pytest.mark.bwrap),
 ]
 FOREIGN_IMAGE = "dgm-foreign-test:latest"
 """The sandbox image without any of our parts (no runner, no trusted python, no user)."""
@@ -44,15 +46,13 @@ class ForeignImageBackend:
 
 
 class WarmOnlyBackend:
-    """Docker sessions that all come from the warm pool (started ahead, mounts bound late):
-    the contract must hold for them exactly as for sessions started on demand."""
+    """Sessions that all come from the warm pool (started ahead, mounts bound late), on Docker
+    or bubblewrap: the contract must hold for them exactly as for sessions started on demand."""
 
-    name = "docker-warm"
-
-    def __init__(self) -> None:
-        from dgm.sandbox.docker_backend import DockerBackend
-
-        self.inner = DockerBackend(DEFAULT_IMAGE, warm=4)
+    def __init__(self, kind: str) -> None:
+        self.name = f"{kind}-warm"
+        self.inner = open_backend(kind, warm=4)
+        self.shape_image = DEFAULT_IMAGE if kind == "docker" else ROOTFS_SHAPE
 
     def start(self, limits: Limits | None = None, mounts=(), labels=None) -> Session:
         import time
@@ -60,7 +60,7 @@ class WarmOnlyBackend:
         from dgm.sandbox.warm_pool import shape_of
 
         limits = limits or Limits()
-        shape = shape_of(self.inner.image, limits, mounts, str((labels or {}).get("run", "none")))
+        shape = shape_of(self.shape_image, limits, mounts, str((labels or {}).get("run", "none")))
         pool = self.inner._pool
         assert shape is not None and pool is not None, "every session of the contract suite can be served warm"
         deadline = time.monotonic() + 180
@@ -70,8 +70,10 @@ class WarmOnlyBackend:
             asked = time.monotonic()
             while pool.held(shape) == 0 and time.monotonic() < asked + 15:
                 time.sleep(0.05)
+        with pool._cond:
+            waiting = {warm.session_id for warm in pool._warm[shape]}
         session = self.inner.start(limits, mounts, labels)
-        assert session._container.labels.get("dgm.purpose") == "warm", "the session was not taken from the pool"
+        assert session.id in waiting, "the session was not taken from the pool"
         return session
 
     def sweep(self, run_id: str | None = None, include_own: bool = False) -> int:
@@ -106,9 +108,10 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         ensure_built("docker")
         build_foreign_image()
         return ForeignImageBackend(open_backend("docker"))
-    if request.param == "docker-warm":
-        ensure_built("docker")
-        warm = WarmOnlyBackend()
+    if request.param.endswith("-warm"):
+        kind = request.param.removesuffix("-warm")
+        ensure_built(kind)
+        warm = WarmOnlyBackend(kind)
         request.addfinalizer(warm.close)
         return warm
     ensure_built(request.param)
