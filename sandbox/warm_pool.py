@@ -53,7 +53,9 @@ class Warm:
 
     session_id: str
     container: Any
+    """The backend's handle: a Docker container, or a started bubblewrap process."""
     channel: Any
+    """The channel to its runner."""
     folders: list[Path]
     made: float = field(default_factory=time.monotonic)
 

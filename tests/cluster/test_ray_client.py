@@ -83,16 +83,21 @@ def test_a_driver_outside_the_cluster_runs_a_dry_run_through_ray_client(ray_clus
 def test_ctrl_c_on_a_ray_client_run_drains_it_and_closes_the_relay(ray_cluster, tmp_path):
     from dgm.archive import Archive
 
-    run_dir, daemon = _daemon_with_an_agent_at_work(tmp_path, "stopped", ray_cluster.client_address, iterations=6)
+    # Far more iterations than the test waits for: on a loaded machine, `dgm cluster` through
+    # Ray Client may take a minute to connect, and the run must still be going when it does.
+    run_dir, daemon = _daemon_with_an_agent_at_work(tmp_path, "stopped", ray_cluster.client_address, iterations=60)
     try:
-        deadline = time.monotonic() + 240
+        started = time.monotonic()
+        tries = []  # (seconds in, how long `dgm cluster` took, backend per node): the story of a failure
         while True:  # a host that is still starting shows no backend yet
+            asked = time.monotonic()
             seen = subprocess.run([sys.executable, "-m", "dgm.cli", "cluster", "--address", ray_cluster.client_address, "--json"],
                                   capture_output=True, text=True, timeout=120)
             backends = {node["node_id"]: node["backend"] for node in json.loads(seen.stdout)}
+            tries.append((round(asked - started), round(time.monotonic() - asked), sorted(backends.values())))
             if all(backends[w.node_id] == "docker" for w in ray_cluster.workers):
                 break  # `dgm cluster` through Ray Client sees the run's hosts on the workers
-            assert time.monotonic() < deadline, seen.stdout + seen.stderr[-2000:]
+            assert daemon.poll() is None and time.monotonic() < started + 240, (tries, seen.stdout, seen.stderr[-2000:])
             time.sleep(2)
         daemon.send_signal(signal.SIGINT)
         out, err = daemon.communicate(timeout=240)
@@ -103,7 +108,7 @@ def test_ctrl_c_on_a_ray_client_run_drains_it_and_closes_the_relay(ray_cluster, 
     assert daemon.returncode == 0, err[-3000:]
     assert "drained after a stop signal" in out
     with Archive.open(run_dir, readonly=True) as store:
-        assert len(store.agents()) < 7, "the stop ended the run early"
+        assert len(store.agents()) < 61, "the stop ended the run early"
         assert all(j.state == "done" for j in store.jobs()), "what was in flight finished"
         assert store.verify().ok
     assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=dgm.run=stopped"],
