@@ -123,9 +123,6 @@ class DockerSession(RunnerSession):
         """remove(force=True) kills and removes; when Docker says a removal is already under
         way, wait (10 s at most) for the container to be gone. If the daemon itself is gone,
         the start-up sweep of the next process removes the container."""
-        self._remove()
-
-    def _remove(self) -> None:
         import docker.errors
 
         try:

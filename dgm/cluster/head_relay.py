@@ -37,9 +37,6 @@ class HeadRelay:
         self.service = service
         self.workers = workers
         self.served = 0
-        self.broken = ""
-        """Why the relay stopped by itself ('' while it runs): kept here and logged at debug
-        level, not printed, so a lost cluster is one line (the daemon's)."""
         self._busy = 0
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -58,15 +55,13 @@ class HeadRelay:
             try:
                 items = ray.get(self.bridge.next_requests.remote(free, POLL_SECONDS), timeout=POLL_SECONDS + 60)
             except rex.RayActorError:
-                self.broken = "the LLM relay's bridge actor is gone"
-                log.debug(self.broken)
+                log.debug("the LLM relay's bridge actor is gone")  # not printed: a lost cluster is the daemon's one line
                 return
             except Exception as exc:  # noqa: BLE001 - sorted below: Ray's client raises plain ones
                 if self._stop.is_set():
                     return
                 if connection_lost(exc):
-                    self.broken = "lost the connection to the Ray cluster"
-                    log.debug(self.broken)
+                    log.debug("lost the connection to the Ray cluster")
                     return
                 if not isinstance(exc, rex.RayError):
                     raise

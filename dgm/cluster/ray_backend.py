@@ -162,9 +162,7 @@ class RayBackend:
         try:
             listed = ray.nodes()
         except Exception as exc:  # noqa: BLE001 - the head of the cluster is gone: no sandbox can start
-            if connection_lost(exc):
-                raise _connection_ended(first_line(exc)) from None
-            raise BackendLost(f"lost the Ray cluster: {first_line(exc)}") from None
+            raise _link_broken(exc) or BackendLost(f"lost the Ray cluster: {first_line(exc)}") from None
         alive = {n["NodeID"]: int(n.get("Resources", {}).get(RESOURCE, 0)) for n in listed if n.get("Alive")}
         with self._cond:
             self._refreshed = time.monotonic()
@@ -219,9 +217,10 @@ class RayBackend:
             except MachineFault:
                 raise
             except Exception as exc:  # a Ray Client's broken link raises plain errors here too
-                if connection_lost(exc):
-                    raise _connection_ended(first_line(exc)) from None
-                raise
+                broken = _link_broken(exc)
+                if broken is None:
+                    raise
+                raise broken from None
             if lease.node_id not in self._nodes:
                 self.refresh()
             with self._cond:
@@ -274,9 +273,10 @@ class RayBackend:
             try:
                 ray.get(node.host.start.remote(key, limits, mount_files, token, dict(labels or {})))
             except BaseException as exc:
-                if isinstance(exc, Exception) and connection_lost(exc):  # this head's link, not the node
+                broken = _link_broken(exc)
+                if broken is not None:  # this head's link, not the node
                     self._release(node, lease)
-                    raise _connection_ended(first_line(exc)) from None
+                    raise broken from None
                 if _is_lost(exc):
                     self.check_cluster()
                     self._release(node, lease, node_lost=True)
@@ -381,8 +381,9 @@ class RaySession:
         try:
             key, result = ray.get(self._node.host.call.remote(self.id, method, args, kwargs))
         except BaseException as exc:
-            if isinstance(exc, Exception) and connection_lost(exc):  # this head's link, not the node
-                raise _connection_ended(first_line(exc)) from None
+            broken = _link_broken(exc)
+            if broken is not None:  # this head's link, not the node
+                raise broken from None
             if _is_lost(exc):
                 self._backend.check_cluster()
                 self._release(node_lost=True)
@@ -488,9 +489,15 @@ def _cause(exc: BaseException) -> BaseException:
 
     if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, BaseException):
         return exc.cause
+    return _link_broken(exc) or exc
+
+
+def _link_broken(exc: BaseException) -> BackendUnavailable | None:
+    """The outage `exc` means when this head's connection to the cluster ended (a node lost or
+    the agent's failure is something else), else None."""
     if isinstance(exc, Exception) and connection_lost(exc):
         return _connection_ended(first_line(exc))
-    return exc
+    return None
 
 
 def _connection_ended(detail: str) -> BackendUnavailable:

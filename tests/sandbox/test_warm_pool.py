@@ -134,6 +134,7 @@ def test_a_sandbox_that_died_while_waiting_is_never_handed_over(pool_backend):
         connect().api.remove_container(waiting.container.id, force=True)  # as a Docker restart would
     else:
         os.kill(waiting.container.init_pid, signal.SIGKILL)  # the namespace's init: all of it ends
+        waiting.container.proc.wait(timeout=10)  # the kernel ends the rest a moment later; bwrap then exits
     with pool_backend.start(limits, [], LABELS) as session:
         assert session.exec(["true"]).ok
         assert session.id != waiting.session_id
