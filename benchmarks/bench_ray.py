@@ -7,9 +7,13 @@ its /work read back, the sandbox closed. Measured in the same script:
 1. Local executor, 2, 8 and 32 sandboxes in flight: task runs per minute as a fraction of the
    ideal (slots / (CALLS x LATENCY)), and the memory per in-flight sandbox (the sandboxes'
    cgroup memory plus the head's growth, divided by the sandboxes seen at once). Goal: >= 0.9 at 32.
-   Every slot first runs one round that is not counted (the run's start: every sandbox starts
-   at once, and the warm pool fills), then ROUNDS counted ones; the first round's length is
-   printed beside. Measured four times, in the same script: Docker containers started on
+   Every slot runs task after task: one that is not counted (the run's start: every sandbox
+   starts at once, and the warm pool fills), then ROUNDS counted ones, then more until every
+   slot has done its counted ones, so the load never drops while any slot is counted. The
+   throughput is the sum of the slots' own rates (counted runs over the time they took), what
+   a daemon sustains for days; beside it, the counted runs over the whole span from the first
+   counted start to the last counted end (lower by the ramp when slots begin apart), and the
+   first round's length. Measured four times, in the same script: Docker containers started on
    demand (the baseline), Docker with the warm pool `dgm run` uses (`[sandbox] warm`, one per
    slot), and bubblewrap (no engine in between) on demand and with the warm pool.
 2. Ray with 1, 2 and 4 worker nodes of one slot each (a real local cluster): throughput as a
@@ -33,6 +37,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,36 +76,74 @@ def open_gateway(stack: ExitStack, tmp: Path):
     return stack.enter_context(Gateway(model, config, ledger=ledger))
 
 
-def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=None, warmup: int = 0) -> tuple[float, int, float]:
-    """`slots` threads each doing `warmup` uncounted then `rounds` counted task runs; returns
-    (seconds of the counted rounds, counted runs that finished ok, seconds of the warm-up)."""
+@dataclass
+class Runs:
+    """What `task_runs` measured."""
+
+    rate: float
+    """Sustained task runs per second: the sum over slots of each slot's counted runs divided by
+    the time they took (a slot runs task after task, so this is the machine's steady rate)."""
+    span_rate: float
+    """Counted runs divided by the span from the first counted start to the last counted end:
+    lower than `rate` by the ramp when slots begin their counted runs at different moments."""
+    ok: int
+    """Counted runs that finished with the agent's output."""
+    counted: int
+    first: float
+    """Seconds until every slot had done its uncounted runs."""
+
+
+def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=None, warmup: int = 0) -> Runs:
+    """`slots` threads each run task after task: `warmup` uncounted, `rounds` counted, then more
+    uncounted ones until every slot has done its counted runs, so that `slots` are in flight
+    for the whole of every slot's counted time (no slot's rate is flattered by a quieter end)."""
     from dgm.evals.agent_run import run_agent
     from dgm.sandbox import Limits
 
-    done = []
     limits = Limits(wall_seconds=300, exec_timeout=240, memory_mb=256)
-    counted = threading.Barrier(slots + 1)
+    spans: list[tuple[float, float]] = []
+    done: list[bool] = []
+    finished = threading.Semaphore(0)
+    stop = threading.Event()
+    warmed: list[float] = []
+    errors: list[str] = []
 
     def worker(k: int) -> None:
-        for r in range(warmup + rounds):
+        r, begin = 0, 0.0
+        while r < warmup + rounds or not stop.is_set():
             if r == warmup:
-                counted.wait()
-            with gateway.grant(agent_id=None, task_id=f"t{k}-{r}", purpose="solve") as mounts:
-                run = run_agent(backend, agent, "bench", {}, limits=limits, llm_mounts=mounts, labels={"run": "bench-ray"})
-            if r >= warmup:
-                done.append(run.files.get("out.txt") == b"done")
+                begin = time.monotonic()
+                warmed.append(begin)
+            try:
+                with gateway.grant(agent_id=None, task_id=f"t{k}-{r}", purpose="solve") as mounts:
+                    run = run_agent(backend, agent, "bench", {}, limits=limits, llm_mounts=mounts, labels={"run": "bench-ray"})
+                ok = run.files.get("out.txt") == b"done"
+            except Exception as exc:  # noqa: BLE001 - a failed run counts as failed, the slot goes on
+                errors.append(f"{type(exc).__name__}: {exc}")
+                ok = False
+            r += 1
+            if warmup < r <= warmup + rounds:
+                done.append(ok)
+            if r == warmup + rounds:
+                spans.append((begin, time.monotonic()))
+                finished.release()
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(slots)]
-    begin = time.monotonic()
+    start = time.monotonic()
     for t in threads:
         t.start()
-    counted.wait()
-    start = time.monotonic()
     if sampler is not None:
-        sampler(threads)
+        threading.Thread(target=sampler, args=(threads,), daemon=True).start()
+    for _ in threads:
+        finished.acquire()
+    stop.set()
     for t in threads:
         t.join()
-    return time.monotonic() - start, sum(done), start - begin
+    for error in sorted(set(errors)):
+        print(f"  a task run failed ({errors.count(error)}x): {error}", flush=True)
+    rate = sum(rounds / (end - begin) for begin, end in spans)
+    span = max(end for _, end in spans) - min(begin for begin, _ in spans)
+    return Runs(rate * sum(done) / len(done), sum(done) / span, sum(done), len(done), max(warmed) - start)
 
 
 def sandbox_memory(backend) -> tuple[int, int]:
@@ -156,16 +199,17 @@ def local_section(quick: bool, sizes: tuple[int, ...] = (2, 8, 32)) -> list[tupl
                         time.sleep(1.0)
 
                 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                seconds, ok, first = task_runs(backend, gateway, agent, slots, ROUNDS, sample, warmup=1)
+                runs = task_runs(backend, gateway, agent, slots, ROUNDS, sample, warmup=1)
                 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             ideal = slots / (CALLS * LATENCY)  # task runs per second
-            ratios.append(ok / seconds / ideal)
+            ratios.append(runs.rate / ideal)
             per_sandbox = (peak[0] + max(0, rss1 - rss0)) / max(1, peak[1])
             memories.append(per_sandbox)
             memory = f"; {per_sandbox / 2**20:.0f} MiB per sandbox ({peak[1]} seen at once)" if peak[1] else ""
-            print(f"local, {slots:2d} in flight, {kind:6s} {how:9s}: {ok / seconds * 60:6.1f} task runs/min, ideal {ideal * 60:6.1f}: "
-                  f"{ratios[-1]:.2f} of ideal ({seconds / ROUNDS - CALLS * LATENCY:.2f} s over the model's time per round; "
-                  f"first round {first:.1f} s){memory}", flush=True)
+            print(f"local, {slots:2d} in flight, {kind:6s} {how:9s}: {runs.rate * 60:6.1f} task runs/min, ideal {ideal * 60:6.1f}: "
+                  f"{ratios[-1]:.2f} of ideal ({slots / runs.rate - CALLS * LATENCY:.2f} s over the model's time per run; "
+                  f"over the whole span {runs.span_rate / ideal:.2f}; {runs.ok}/{runs.counted} ok; first round {runs.first:.1f} s){memory}",
+                  flush=True)
         rows.append((slots, ratios, memories))
     return rows
 
@@ -194,10 +238,10 @@ def ray_section(quick: bool) -> tuple[list[tuple[int, float]], float]:
                 backend = RayBackend(backend="docker", gateway=gateway)
                 stack.callback(backend.close)
                 assert backend.total_slots == target, backend.total_slots
-                seconds, ok, _ = task_runs(backend, gateway, agent_dir(Path(tmp)), target, 3)
-                rates.append((target, ok / seconds))
-                print(f"ray, {target} worker node(s) of 1 slot: {ok / seconds * 60:6.1f} task runs/min, "
-                      f"{ok / seconds / (target * rates[0][1]):.2f} of linear scaling", flush=True)
+                runs = task_runs(backend, gateway, agent_dir(Path(tmp)), target, 3)
+                rates.append((target, runs.rate))
+                print(f"ray, {target} worker node(s) of 1 slot: {runs.rate * 60:6.1f} task runs/min, "
+                      f"{runs.rate / (target * rates[0][1]):.2f} of linear scaling", flush=True)
             if target == 1:
                 overhead = job_overhead(RayBackend(backend="docker"), open_backend("docker"))
     finally:
