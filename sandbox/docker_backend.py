@@ -325,6 +325,10 @@ class DockerBackend:
         host or another sharing the engine, are left alone; a container that vanishes
         meanwhile (its owner removed it) is simply skipped.
 
+        Returns how many removals the engine confirmed. With several sweeps at once the sum
+        may exceed the containers there were: Docker answers success to a removal whose
+        container another request removed after this one looked it up.
+
         Raises: SandboxError only when the engine cannot be asked at all.
         """
         own = owner_tag()

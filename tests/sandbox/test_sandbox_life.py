@@ -128,7 +128,10 @@ def test_two_sweeps_at_once_tolerate_containers_vanishing_under_them(docker_back
     for t in threads:
         t.join()
     assert errors == []
-    assert sum(counts) == 8
+    assert len(counts) == 3 and all(0 <= c <= 8 for c in counts)
+    # every container is counted by some sweep; Docker may confirm one to two sweeps
+    # (a removal that finds its container removed since its lookup answers success)
+    assert sum(counts) >= 8
     left = {cid for cid, _ in _listed(docker_backend.client)}
     assert not left & set(ids)
 
