@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
 from dgm.evals.base import Task, TaskFormatError, Verdict
-from dgm.sandbox import Backend, Limits, MachineFault, SandboxError
+from dgm.evals.regrade import check_not_lost, once_more_if_lost
+from dgm.sandbox import Backend, ExecResult, Limits, MachineFault, SandboxError
 
 HOOK_FILES = ("conftest.py", "sitecustomize.py", "usercustomize.py", "*.pth", "pytest.ini", "tox.ini", "setup.cfg")
 DEFAULT_PROTECTED = ("test_*.py", "*_test.py", "tests/*")
@@ -111,10 +112,16 @@ class CustomSuite:
     def _grade_one(self, backend: Backend, task: Task, output: Mapping[str, bytes]) -> Verdict:
         spec: CustomSpec = task.hidden
         limits = Limits(wall_seconds=spec.test_timeout + 60, exec_timeout=spec.test_timeout, output_bytes=200_000)
-        try:
+
+        def test() -> ExecResult:
             with backend.start(limits, [], {"purpose": "grade"}) as session:
                 session.put_files("/work", graded_files(output, spec))
                 result = session.exec(["sh", "-c", spec.test], timeout=spec.test_timeout, cwd="/work")
+            check_not_lost(result)
+            return result
+
+        try:
+            result = once_more_if_lost(task.id, test)
         except MachineFault:
             raise  # not the agent's doing: the stage runs again, never a failed verdict
         except SandboxError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from dgm.evals.base import Verdict
+from dgm.evals.regrade import GradingSandboxLost, check_not_lost, once_more_if_lost
 from dgm.sandbox import TRUSTED_PYTHON, Backend, BatchItem, ExecResult, Limits, Mount
 
 HARNESS = Path(__file__).parent / "harness"
@@ -88,8 +89,17 @@ def grade_jobs(backend: Backend, jobs: Sequence[GradeJob], setup: GradingSetup |
                 timeout=job.timeout + 10.0,
             )
         )
-    with backend.start(setup.limits, list(setup.mounts), dict(setup.labels)) as session:
-        results = session.run_batch(items)
+
+    def batch() -> list[ExecResult]:
+        with backend.start(setup.limits, list(setup.mounts), dict(setup.labels)) as session:
+            results = session.run_batch(items)
+        check_not_lost(*results)
+        return results
+
+    try:
+        results = once_more_if_lost(f"a batch of {len(jobs)}", batch)
+    except GradingSandboxLost as exc:
+        return [Verdict(job.task_id, False, "grader-error", str(exc)) for job in jobs]
     return [verdict_from(job, secret, result) for job, result in zip(jobs, results)]
 
 

@@ -19,7 +19,8 @@ from dgm.evals.agent_run import GIT_SAFE
 from dgm.evals.base import PATCH_FILE, EvalError, Task, TaskEnvironment, Verdict
 from dgm.evals.swebench_data import Instance, SweBenchFormatError, load_instances
 from dgm.evals.swebench_grade import apply_script, decide, eval_script, filter_patch, patch_files, recorded_exit_code, status_map
-from dgm.sandbox import Backend, Limits, MachineFault, SandboxError
+from dgm.evals.regrade import check_not_lost, once_more_if_lost
+from dgm.sandbox import Backend, ExecResult, Limits, MachineFault, SandboxError
 
 DEFAULT_IMAGE_TEMPLATE = "swebench/sweb.eval.x86_64.{id}:latest"
 """{id} is the instance id as the swebench package writes it in image names (lower case,
@@ -121,17 +122,28 @@ class SweBenchSuite:
         notes = [f"agent diff: {len(diff)} bytes"]
         if filtered.dropped:
             notes.append("left out of the diff (tests, hooks): " + ", ".join(filtered.dropped))
-        try:
+
+        def apply_and_test() -> tuple[ExecResult, ExecResult | None]:
+            """The patch applied, then (when it applied) the tests run, in one fresh sandbox."""
             with backend.start(self._limits(task), [], {"purpose": "grade", "task": task.id[:60]}) as session:
                 patch = filtered.patch.encode("utf-8", "surrogateescape")
                 session.put_files(GRADE_DIR, {"agent.patch": patch, "eval.sh": script.encode()})
                 applied = session.exec(["sh", "-c", apply_script(f"{GRADE_DIR}/agent.patch")], timeout=300, env=GIT_SAFE)
-                notes.append("apply: " + (applied.stdout + applied.stderr).decode("utf-8", "replace").strip()[-2_000:])
+                check_not_lost(applied)
                 if not applied.ok:
-                    return Verdict(task.id, False, "patch-failed", "\n".join(notes))
+                    return applied, None
                 # The log is the command's output stream as the runner relays it: code under test
                 # can add lines to it, but not rewrite what was already sent (a file it could).
                 run = session.exec(["bash", "-c", f"bash {GRADE_DIR}/eval.sh 2>&1"], timeout=self.options.test_timeout, env=GIT_SAFE)
+            check_not_lost(run)
+            return applied, run
+
+        try:
+            applied, tested = once_more_if_lost(task.id, apply_and_test)
+            notes.append("apply: " + (applied.stdout + applied.stderr).decode("utf-8", "replace").strip()[-2_000:])
+            if tested is None:
+                return Verdict(task.id, False, "patch-failed", "\n".join(notes))
+            run = tested
         except MachineFault:
             raise  # not the agent's doing: the stage runs again, never a failed verdict
         except SandboxError as exc:

@@ -100,7 +100,9 @@ class Mount:
 
 @dataclass(frozen=True)
 class ExecResult:
-    """What one command did. `exit_code` is None when the process was killed before exiting."""
+    """What one command did. `exit_code` is None when the process was killed before exiting.
+    `session_lost`: the runner stopped answering mid-command (not for time or memory), so the
+    session was killed and what the command did is unknown."""
 
     exit_code: int | None
     stdout: bytes
@@ -110,6 +112,7 @@ class ExecResult:
     duration: float = 0.0
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    session_lost: bool = False
 
     @property
     def ok(self) -> bool:

@@ -236,13 +236,15 @@ class RunnerSession:
         expired = self._dead_reason.startswith("wall")
         oom = self._oom_events() > oom_before
         self._die(str(exc))
+        timed_out = isinstance(exc, ChannelTimeout) or expired
         return ExecResult(
             exit_code=None,
             stdout=b"",
             stderr=f"sandbox: {exc}; session killed\n".encode(),
-            timed_out=isinstance(exc, ChannelTimeout) or expired,
+            timed_out=timed_out,
             oom_killed=oom,
             duration=time.monotonic() - start,
+            session_lost=not (timed_out or oom),
         )
 
     def _die(self, reason: str) -> None:

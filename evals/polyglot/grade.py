@@ -21,7 +21,8 @@ from typing import Mapping, Sequence
 from dgm.evals.base import Verdict
 from dgm.evals.polyglot.languages import LANGUAGE_SPECS, Language, ReportError, CaseResult
 from dgm.evals.polyglot.layout import Exercise
-from dgm.sandbox import TRUSTED_PYTHON, Backend, Limits, MachineFault, SandboxError
+from dgm.evals.regrade import check_not_lost, once_more_if_lost
+from dgm.sandbox import TRUSTED_PYTHON, Backend, ExecResult, Limits, MachineFault, SandboxError
 
 DRIVER = Path(__file__).parent.parent / "harness" / "polyglot_driver.py"
 MAX_REPORT = 4 * 1024 * 1024
@@ -98,11 +99,17 @@ def grade_exercise(backend: Backend, task_id: str, hidden: PolyglotHidden, outpu
     job = {"env": language.full_env(), "steps": [s.to_json() for s in steps], "report_name": language.report_name,
            "max_report": MAX_REPORT}
     budget = sum(s.timeout for s in steps) + 30
-    try:
+
+    def drive() -> ExecResult:
         with backend.start(GRADE_LIMITS, [], {"purpose": "grade"}) as session:
             session.put_files("/work", files)
             result = session.exec([TRUSTED_PYTHON, "-I", "-S", "-c", driver_source()], stdin=json.dumps(job).encode(),
                                   timeout=budget, cwd="/work")
+        check_not_lost(result)
+        return result
+
+    try:
+        result = once_more_if_lost(task_id, drive)
     except MachineFault:
         raise  # not the agent's doing: the stage runs again, never a failed verdict
     except SandboxError as exc:

@@ -13,6 +13,7 @@ from dgm.evals import Stage, StagePlan, evaluate
 from dgm.evals.base import PATCH_FILE
 from dgm.evals.swebench import SweBenchSuite
 from dgm.sandbox import Limits
+from tests.evals.lost_runner import LosingBackend
 from tests.evals.swebench_world import BASE_FILES, TEMPLATE, TEST_ADD, TEST_CMD, World, build_world, diff_of, fixed
 
 pytestmark = pytest.mark.docker
@@ -69,6 +70,16 @@ def test_gold_resolves_and_gamed_or_broken_patches_do_not(backend, world):
     gamed = dict(zip(outputs, verdicts))
     assert "left out of the diff (tests, hooks): conftest.py" in gamed["conftest-hook"].log
     assert "tests/test_calc.py::test_sub: FAILED" in gamed["breaks-pass-to-pass"].log
+
+
+def test_a_grading_that_lost_its_sandbox_is_graded_again(backend, world):
+    first, _ = suite_of(world.data).tasks()
+    once = LosingBackend(backend, 1)
+    (verdict,) = suite_of(world.data).grade(once, [(first, {PATCH_FILE: world.patches["gold1"].encode()})])
+    assert (verdict.passed, verdict.reason, once.started) == (True, "ok", 2), verdict.log
+    twice = LosingBackend(backend, 2)
+    (verdict,) = suite_of(world.data).grade(twice, [(first, {PATCH_FILE: world.patches["gold1"].encode()})])
+    assert (verdict.passed, verdict.reason) == (False, "grader-error") and "the sandbox session ended" in verdict.log
 
 
 def test_a_known_repository_is_graded_with_the_packages_own_specification(backend, world):
