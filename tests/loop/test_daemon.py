@@ -132,21 +132,31 @@ def step_reached(run_dir: Path, iteration: int, step: str) -> bool:
     return any(row[0] == f"iteration {iteration}: {step}" for row in rows)
 
 
+def running_jobs(run_dir: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("select count(*) from jobs where state = 'running'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
-    reference = make_run("reference", iterations=3)
+    reference = make_run("reference", iterations=4)
     dgm("run", "--run", str(reference), check=True)
 
-    crashed = make_run("crashed", iterations=3)
+    crashed = make_run("crashed", iterations=4)
     env = {**os.environ, "OPENAI_API_KEY": CANARY}
     daemon = subprocess.Popen([sys.executable, "-m", "dgm.cli", "run", "--run", str(crashed)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: step_reached(crashed, 2, "evaluate"), 300, "iteration 2 to reach evaluation")
+        # a job still running in the same look: children run side by side, so by the time
+        # iteration 2 is seen evaluating the others may be done and the run about to end
+        wait_for(lambda: step_reached(crashed, 2, "evaluate") and running_jobs(crashed) >= 1, 300,
+                 "iteration 2 to reach evaluation with a job in flight")
     finally:
         daemon.send_signal(signal.SIGKILL)
         daemon.wait()
-    with sqlite3.connect(crashed / "archive.db") as db:
-        running = db.execute("select count(*) from jobs where state = 'running'").fetchone()[0]
+    running = running_jobs(crashed)
     assert running >= 1, "the kill must catch a job in flight, or the test proves nothing"
     dgm("run", "--run", str(crashed), check=True)
     with sqlite3.connect(crashed / "archive.db") as db:
