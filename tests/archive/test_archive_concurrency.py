@@ -31,7 +31,8 @@ def test_reader_process_sees_consistent_growing_archive_while_writer_commits(fam
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(family.run), str(writes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[int] = []
     try:
-        while writer.poll() is None or not seen or seen[-1] < 4 + writes:
+        while True:
+            finished = writer.poll() is not None  # before the read: a read after it sees the end
             with Reader.open(family.run) as reader:  # a fresh open each time, as the CLI does
                 agents = reader.agents()
                 ids = [a.id for a in agents]
@@ -41,7 +42,7 @@ def test_reader_process_sees_consistent_growing_archive_while_writer_commits(fam
                 if len(agents) > 4:  # every committed row's commit is readable from git
                     assert "step.txt" in reader.read_tree(agents[-1].id)
                 seen.append(len(agents))
-            if writer.poll() is not None and seen[-1] < 4 + writes:
+            if finished or seen[-1] == 4 + writes:
                 break
             time.sleep(0.01)
     finally:

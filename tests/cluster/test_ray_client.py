@@ -165,8 +165,12 @@ def _relay(bridge):
 
 
 def test_a_request_the_head_never_takes_ends_with_502_not_a_hang(ray_cluster):
+    import ray
+
+    bridge = _bridge(head_silence=1.5)
+    ray.get(bridge.__ray_ready__.remote(), timeout=120)  # the clock is the relay's, not a worker's start
     started = time.monotonic()
-    status, body = _relay(_bridge(head_silence=1.5)).serve("tok", b"{}", 2)
+    status, body = _relay(bridge).serve("tok", b"{}", 2)
     assert status == 502 and body["error"]["code"] == "gateway_unreachable"
     assert time.monotonic() - started < 10
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -132,6 +134,33 @@ def step_reached(run_dir: Path, iteration: int, step: str) -> bool:
     return any(row[0] == f"iteration {iteration}: {step}" for row in rows)
 
 
+@contextlib.contextmanager
+def paused(proc: subprocess.Popen) -> Iterator[None]:
+    """`proc` stopped, every thread of it, for the block: what it is doing cannot move on."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(stopped(task) for task in Path(f"/proc/{proc.pid}/task").iterdir()), 30,
+                 "the daemon to stop")
+        yield
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+
+def stopped(task: Path) -> bool:
+    try:
+        return (task / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
+    except (OSError, IndexError):
+        return True  # a thread that ended
+
+
+def signal_handled(run_dir: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("select count(*) from events where kind = 'signal'").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False
+
+
 def running_jobs(run_dir: Path) -> int:
     try:
         with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
@@ -206,7 +235,8 @@ def test_first_signal_drains_the_children_in_flight(make_run):
         wait_for(lambda: step_reached(run_dir, 1, "self-modify"), 300, "iteration 1 to start self-modifying")
         import json
 
-        live = json.loads(dgm("status", "--run", str(run_dir), "--json", check=True).stdout)
+        with paused(daemon):  # a status process starts slowly; iteration 1 must not end meanwhile
+            live = json.loads(dgm("status", "--run", str(run_dir), "--json", check=True).stdout)
         assert live["note"] == f"daemon running (pid {daemon.pid})"
         assert [f["iteration"] for f in live["in_flight"]] == [1]
         daemon.send_signal(signal.SIGTERM)
@@ -232,7 +262,8 @@ def test_second_signal_stops_at_once_and_the_next_run_resumes(make_run):
         wait_for(lambda: step_reached(run_dir, 1, "evaluate") and containers_of("hardstop"), 300,
                  "iteration 1 to be evaluating in a sandbox")
         daemon.send_signal(signal.SIGINT)
-        time.sleep(0.2)
+        # the second only once the first was handled: two sent at once may arrive as one
+        wait_for(lambda: signal_handled(run_dir), 60, "the first signal to be handled")
         daemon.send_signal(signal.SIGINT)
         try:
             out, err = daemon.communicate(timeout=60)
