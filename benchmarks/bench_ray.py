@@ -105,7 +105,6 @@ def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=No
     done: list[bool] = []
     finished = threading.Semaphore(0)
     stop = threading.Event()
-    warmed: list[float] = []
     errors: list[str] = []
 
     def worker(k: int) -> None:
@@ -113,7 +112,6 @@ def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=No
         while r < warmup + rounds or not stop.is_set():
             if r == warmup:
                 begin = time.monotonic()
-                warmed.append(begin)
             try:
                 with gateway.grant(agent_id=None, task_id=f"t{k}-{r}", purpose="solve") as mounts:
                     run = run_agent(backend, agent, "bench", {}, limits=limits, llm_mounts=mounts, labels={"run": "bench-ray"})
@@ -143,7 +141,7 @@ def task_runs(backend, gateway, agent: Path, slots: int, rounds: int, sampler=No
         print(f"  a task run failed ({errors.count(error)}x): {error}", flush=True)
     rate = sum(rounds / (end - begin) for begin, end in spans)
     span = max(end for _, end in spans) - min(begin for begin, _ in spans)
-    return Runs(rate * sum(done) / len(done), sum(done) / span, sum(done), len(done), max(warmed) - start)
+    return Runs(rate * sum(done) / len(done), sum(done) / span, sum(done), len(done), max(begin for begin, _ in spans) - start)
 
 
 def sandbox_memory(backend) -> tuple[int, int]:

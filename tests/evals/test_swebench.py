@@ -73,12 +73,13 @@ def test_gold_resolves_and_gamed_or_broken_patches_do_not(backend, world):
 
 
 def test_a_grading_that_lost_its_sandbox_is_graded_again(backend, world):
-    first, _ = suite_of(world.data).tasks()
+    suite = suite_of(world.data)
+    gold = [(suite.tasks()[0], {PATCH_FILE: world.patches["gold1"].encode()})]
     once = LosingBackend(backend, 1)
-    (verdict,) = suite_of(world.data).grade(once, [(first, {PATCH_FILE: world.patches["gold1"].encode()})])
+    (verdict,) = suite.grade(once, gold)
     assert (verdict.passed, verdict.reason, once.started) == (True, "ok", 2), verdict.log
     twice = LosingBackend(backend, 2)
-    (verdict,) = suite_of(world.data).grade(twice, [(first, {PATCH_FILE: world.patches["gold1"].encode()})])
+    (verdict,) = suite.grade(twice, gold)
     assert (verdict.passed, verdict.reason) == (False, "grader-error") and "the sandbox session ended" in verdict.log
 
 

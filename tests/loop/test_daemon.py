@@ -125,12 +125,17 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def step_reached(run_dir: Path, iteration: int, step: str) -> bool:
+def rows_now(run_dir: Path, sql: str) -> list[tuple]:
+    """What a read-only look at the live archive finds (nothing while it cannot be read yet)."""
     try:
         with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
-            rows = db.execute("select message from events where kind = 'step'").fetchall()
+            return db.execute(sql).fetchall()
     except sqlite3.Error:
-        return False
+        return []
+
+
+def step_reached(run_dir: Path, iteration: int, step: str) -> bool:
+    rows = rows_now(run_dir, "select message from events where kind = 'step'")
     return any(row[0] == f"iteration {iteration}: {step}" for row in rows)
 
 
@@ -154,19 +159,11 @@ def stopped(task: Path) -> bool:
 
 
 def signal_handled(run_dir: Path) -> bool:
-    try:
-        with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("select count(*) from events where kind = 'signal'").fetchone()[0] > 0
-    except sqlite3.Error:
-        return False
+    return bool(rows_now(run_dir, "select 1 from events where kind = 'signal'"))
 
 
 def running_jobs(run_dir: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{run_dir / 'archive.db'}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("select count(*) from jobs where state = 'running'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
+    return len(rows_now(run_dir, "select 1 from jobs where state = 'running'"))
 
 
 def test_resume_after_kill_9_ends_like_an_uninterrupted_run(make_run):
